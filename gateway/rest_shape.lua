@@ -1,0 +1,91 @@
+-- Mnemo REST shaping, run by Envoy on the JSON the gRPC-JSON transcoder prints.
+--
+-- 1. List and count RPCs declare `response_body` in their google.api.http rule
+--    (e.g. "agents"). Envoy cannot honour that for non-HttpBody fields, so the
+--    gateway clears it from the descriptor and this filter does the unwrapping:
+--    {"agents":[...]} becomes [...], {"count":3} becomes 3. RESPONSE_FIELD is
+--    filled in at startup from the descriptor: gRPC path -> field name.
+-- 2. Error bodies: the transcoder prints google.rpc.Status
+--    {"code":5,"message":"...","details":[]}; Letta clients read "detail", so
+--    it is added in front. Envoy's own plain-text errors become JSON as well.
+-- Server-sent event streams pass through untouched.
+
+local function json_string(text)
+  local escaped = text:gsub('[%c"\\]', function(c)
+    if c == '"' then return '\\"' end
+    if c == "\\" then return "\\\\" end
+    if c == "\n" then return "\\n" end
+    if c == "\r" then return "\\r" end
+    if c == "\t" then return "\\t" end
+    return string.format("\\u%04x", c:byte())
+  end)
+  return '"' .. escaped .. '"'
+end
+
+-- Returns the JSON string literal that follows "message": in a Status body.
+local function status_message_literal(body)
+  local start = body:find('"message":"', 1, true)
+  if start == nil then return nil end
+  local i = start + 10 -- the opening quote
+  local j = i + 1
+  while j <= #body do
+    local c = body:sub(j, j)
+    if c == "\\" then
+      j = j + 2
+    elseif c == '"' then
+      return body:sub(i, j)
+    else
+      j = j + 1
+    end
+  end
+  return nil
+end
+
+local function replace_body(handle, buffer, text, content_type)
+  buffer:setBytes(text)
+  local headers = handle:headers()
+  headers:replace("content-length", tostring(#text))
+  if content_type ~= nil then headers:replace("content-type", content_type) end
+end
+
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local content_type = headers:get("content-type") or ""
+  if content_type:find("text/event-stream", 1, true) then return end
+  local status = tonumber(headers:get(":status")) or 0
+
+  if status < 300 then
+    local meta = handle:streamInfo():dynamicMetadata():get("mnemo")
+    local field = meta and RESPONSE_FIELD[meta["method"]]
+    if field == nil then return end
+    local buffer = handle:body()
+    if buffer == nil then return end
+    local body = buffer:getBytes(0, buffer:length())
+    local prefix = '{"' .. field .. '":'
+    if body:sub(1, #prefix) == prefix and body:sub(-1) == "}" then
+      replace_body(handle, buffer, body:sub(#prefix + 1, -2), nil)
+    end
+    return
+  end
+
+  if status >= 400 then
+    local buffer = handle:body()
+    local body = ""
+    if buffer ~= nil then body = buffer:getBytes(0, buffer:length()) end
+    local text
+    if content_type:find("json", 1, true) and body:sub(1, 1) == "{" then
+      local literal = status_message_literal(body)
+      if literal == nil then return end
+      text = '{"detail":' .. literal .. "," .. body:sub(2)
+    else
+      local detail = body:gsub("%s+$", "")
+      if detail == "" then detail = "HTTP " .. tostring(status) end
+      text = '{"detail":' .. json_string(detail) .. "}"
+    end
+    if buffer ~= nil then
+      replace_body(handle, buffer, text, "application/json")
+    else
+      handle:respond({[":status"] = tostring(status), ["content-type"] = "application/json"}, text)
+    end
+  end
+end

@@ -1,0 +1,3 @@
+"""Mnemo server."""
+
+__version__ = "0.1.0"

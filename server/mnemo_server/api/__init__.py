@@ -1,0 +1,2 @@
+"""The gRPC surface: one servicer per proto service, plus auth and error
+mapping. Servicers validate nothing themselves; the core does."""

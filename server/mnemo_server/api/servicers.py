@@ -1,0 +1,216 @@
+"""Servicers for the resource services. Each RPC hands its request to the core
+and wraps the result in the response message; errors are mapped by
+@rpc_errors."""
+from __future__ import annotations
+
+from google.protobuf import empty_pb2
+
+from mnemo.v1 import (
+    agents_pb2, agents_pb2_grpc, blocks_pb2, blocks_pb2_grpc, common_pb2, health_pb2, health_pb2_grpc,
+    identities_pb2, identities_pb2_grpc, models_pb2, models_pb2_grpc, tags_pb2, tags_pb2_grpc, tools_pb2,
+    tools_pb2_grpc,
+)
+
+from .. import __version__
+from ..services import Services
+from .errors import rpc_errors
+
+EMPTY = empty_pb2.Empty()
+
+
+@rpc_errors
+class HealthServicer(health_pb2_grpc.HealthServiceServicer):
+    def __init__(self, services: Services):
+        self.s = services
+
+    async def GetHealth(self, request, context):
+        await self.s.ping_database()
+        return health_pb2.GetHealthResponse(status="ok", version=__version__)
+
+
+@rpc_errors
+class BlockServicer(blocks_pb2_grpc.BlockServiceServicer):
+    def __init__(self, services: Services):
+        self.blocks = services.blocks
+
+    async def CreateBlock(self, request, context):
+        return await self.blocks.create(request)
+
+    async def GetBlock(self, request, context):
+        return await self.blocks.get(request.block_id)
+
+    async def ListBlocks(self, request, context):
+        return blocks_pb2.ListBlocksResponse(blocks=await self.blocks.list(request))
+
+    async def CountBlocks(self, request, context):
+        return common_pb2.CountResponse(count=await self.blocks.count())
+
+    async def UpdateBlock(self, request, context):
+        return await self.blocks.update(request)
+
+    async def DeleteBlock(self, request, context):
+        await self.blocks.delete(request.block_id)
+        return EMPTY
+
+
+@rpc_errors
+class ToolServicer(tools_pb2_grpc.ToolServiceServicer):
+    def __init__(self, services: Services):
+        self.tools = services.tools
+
+    async def CreateTool(self, request, context):
+        return await self.tools.create(request)
+
+    async def UpsertTool(self, request, context):
+        return await self.tools.upsert(request)
+
+    async def GetTool(self, request, context):
+        return await self.tools.get(request.tool_id)
+
+    async def ListTools(self, request, context):
+        return tools_pb2.ListToolsResponse(tools=await self.tools.list(request))
+
+    async def CountTools(self, request, context):
+        return common_pb2.CountResponse(count=await self.tools.count())
+
+    async def UpdateTool(self, request, context):
+        return await self.tools.update(request)
+
+    async def DeleteTool(self, request, context):
+        await self.tools.delete(request.tool_id)
+        return EMPTY
+
+
+@rpc_errors
+class IdentityServicer(identities_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, services: Services):
+        self.identities = services.identities
+
+    async def CreateIdentity(self, request, context):
+        return await self.identities.create(request)
+
+    async def UpsertIdentity(self, request, context):
+        return await self.identities.create(request, upsert=True)
+
+    async def GetIdentity(self, request, context):
+        return await self.identities.get(request.identity_id)
+
+    async def ListIdentities(self, request, context):
+        return identities_pb2.ListIdentitiesResponse(identities=await self.identities.list(request))
+
+    async def CountIdentities(self, request, context):
+        return common_pb2.CountResponse(count=await self.identities.count())
+
+    async def UpdateIdentity(self, request, context):
+        return await self.identities.update(request)
+
+    async def UpsertIdentityProperties(self, request, context):
+        return await self.identities.set_properties(request)
+
+    async def DeleteIdentity(self, request, context):
+        await self.identities.delete(request.identity_id)
+        return EMPTY
+
+
+@rpc_errors
+class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
+    def __init__(self, services: Services):
+        self.agents = services.agents
+
+    async def CreateAgent(self, request, context):
+        return await self.agents.create(request)
+
+    async def GetAgent(self, request, context):
+        return await self.agents.get(request.agent_id)
+
+    async def ListAgents(self, request, context):
+        return agents_pb2.ListAgentsResponse(agents=await self.agents.list(request))
+
+    async def CountAgents(self, request, context):
+        return common_pb2.CountResponse(count=await self.agents.count(request))
+
+    async def UpdateAgent(self, request, context):
+        return await self.agents.update(request)
+
+    async def DeleteAgent(self, request, context):
+        await self.agents.delete(request.agent_id)
+        return EMPTY
+
+    async def ListAgentBlocks(self, request, context):
+        return blocks_pb2.ListBlocksResponse(blocks=await self.agents.list_blocks(request))
+
+    async def GetAgentBlock(self, request, context):
+        return await self.agents.get_block(request.agent_id, request.block_label)
+
+    async def UpdateAgentBlock(self, request, context):
+        return await self.agents.update_block(request)
+
+    async def AttachBlock(self, request, context):
+        return await self.agents.attach_block(request.agent_id, request.block_id)
+
+    async def DetachBlock(self, request, context):
+        return await self.agents.detach_block(request.agent_id, request.block_id)
+
+    async def ListBlockAgents(self, request, context):
+        return agents_pb2.ListAgentsResponse(agents=await self.agents.list_block_agents(request))
+
+    async def ListAgentTools(self, request, context):
+        return tools_pb2.ListToolsResponse(tools=await self.agents.list_tools(request))
+
+    async def AttachTool(self, request, context):
+        return await self.agents.attach_tool(request.agent_id, request.tool_id)
+
+    async def DetachTool(self, request, context):
+        return await self.agents.detach_tool(request.agent_id, request.tool_id)
+
+    async def AttachIdentity(self, request, context):
+        return await self.agents.attach_identity(request.agent_id, request.identity_id)
+
+    async def DetachIdentity(self, request, context):
+        return await self.agents.detach_identity(request.agent_id, request.identity_id)
+
+
+@rpc_errors
+class TagServicer(tags_pb2_grpc.TagServiceServicer):
+    def __init__(self, services: Services):
+        self.agents = services.agents
+
+    async def ListTags(self, request, context):
+        return tags_pb2.ListTagsResponse(tags=await self.agents.list_tags(request))
+
+
+@rpc_errors
+class ModelServicer(models_pb2_grpc.ModelServiceServicer):
+    def __init__(self, services: Services):
+        self.catalog = services.catalog
+
+    async def ListModels(self, request, context):
+        models = await self.catalog.list_models()
+        if request.provider_category:
+            models = [m for m in models if m.provider_category in request.provider_category]
+        if request.HasField("provider_name"):
+            models = [m for m in models if m.provider_name == request.provider_name]
+        if request.HasField("provider_type"):
+            models = [m for m in models if m.provider_type == request.provider_type]
+        return models_pb2.ListModelsResponse(models=models)
+
+    async def ListEmbeddingModels(self, request, context):
+        return models_pb2.ListEmbeddingModelsResponse(models=await self.catalog.list_embedding_models())
+
+
+def register_all(server, services: Services) -> list[str]:
+    """Adds every servicer to `server`; returns the full service names."""
+    pairs = [
+        (health_pb2_grpc.add_HealthServiceServicer_to_server, HealthServicer, health_pb2),
+        (agents_pb2_grpc.add_AgentServiceServicer_to_server, AgentServicer, agents_pb2),
+        (blocks_pb2_grpc.add_BlockServiceServicer_to_server, BlockServicer, blocks_pb2),
+        (tools_pb2_grpc.add_ToolServiceServicer_to_server, ToolServicer, tools_pb2),
+        (identities_pb2_grpc.add_IdentityServiceServicer_to_server, IdentityServicer, identities_pb2),
+        (tags_pb2_grpc.add_TagServiceServicer_to_server, TagServicer, tags_pb2),
+        (models_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer, models_pb2),
+    ]
+    names = []
+    for add, servicer, module in pairs:
+        add(servicer(services), server)
+        names.extend(s.full_name for s in module.DESCRIPTOR.services_by_name.values())
+    return names

@@ -1,0 +1,225 @@
+"""The model catalog: which providers are configured, which models they offer,
+and how a handle ("provider/model") becomes an LlmConfig or EmbeddingConfig.
+
+Providers come from the standard environment variables (OPENAI_API_KEY,
+OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL). The "mnemo" provider
+is always there: its `offline-dev` model runs inside the server with no
+network, so a fresh install answers without any key.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from mnemo.v1 import models_pb2
+
+from ..config import Settings
+from ..errors import InvalidArgument
+
+log = logging.getLogger(__name__)
+
+OFFLINE_PROVIDER = "mnemo"
+OFFLINE_MODEL = "offline-dev"
+OFFLINE_HANDLE = f"{OFFLINE_PROVIDER}/{OFFLINE_MODEL}"
+DEFAULT_CONTEXT_WINDOW = 32_000  # an agent's default window, capped by the model's
+
+# OpenAI-compatible providers reachable by base URL; type -> default base URL.
+OPENAI_COMPATIBLE = {
+    "ollama": "http://localhost:11434/v1",
+    "vllm": "http://localhost:8000/v1",
+    "lmstudio": "http://localhost:1234/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "together": "https://api.together.xyz/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "xai": "https://api.x.ai/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+}
+DEFAULT_BASE_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com", **OPENAI_COMPATIBLE}
+
+# Largest context windows of well-known models, by name prefix (longest wins).
+CONTEXT_WINDOWS = {
+    "gpt-4o": 128_000, "gpt-4.1": 1_047_576, "gpt-5": 400_000, "gpt-4-turbo": 128_000, "gpt-4": 8_192,
+    "gpt-3.5-turbo": 16_385, "o1": 200_000, "o3": 200_000, "o4": 200_000,
+    "claude": 200_000, "deepseek": 64_000, "grok": 131_072, "llama": 128_000,
+}
+PROVIDER_CONTEXT_DEFAULT = {"openai": 128_000, "anthropic": 200_000}
+# Well-known models offered when a provider's own listing cannot be read.
+KNOWN_MODELS = {
+    "openai": ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini"],
+    "anthropic": ["claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1"],
+}
+EMBEDDING_DIMS = {
+    "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
+}
+LISTING_TTL_S = 300.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    provider_type: str
+    base_url: str | None
+    api_key: str | None
+    category: str = "base"
+
+
+def context_window_of(provider_type: str, model: str) -> int:
+    best = ""
+    for prefix in CONTEXT_WINDOWS:
+        if model.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    if best:
+        return CONTEXT_WINDOWS[best]
+    return PROVIDER_CONTEXT_DEFAULT.get(provider_type, DEFAULT_CONTEXT_WINDOW)
+
+
+class Catalog:
+    def __init__(self, settings: Settings):
+        self.providers: dict[str, Provider] = {}
+        if settings.openai_api_key or settings.openai_base_url:
+            self.providers["openai"] = Provider(
+                "openai", "openai", settings.openai_base_url or DEFAULT_BASE_URL["openai"], settings.openai_api_key
+            )
+        if settings.anthropic_api_key or settings.anthropic_base_url:
+            self.providers["anthropic"] = Provider(
+                "anthropic", "anthropic", settings.anthropic_base_url or DEFAULT_BASE_URL["anthropic"],
+                settings.anthropic_api_key,
+            )
+        self.providers[OFFLINE_PROVIDER] = Provider(OFFLINE_PROVIDER, OFFLINE_PROVIDER, None, None)
+        self._listing: dict[str, tuple[float, list[str]]] = {}
+
+    # -- defaults -----------------------------------------------------------
+
+    def default_model_handle(self) -> str:
+        if "openai" in self.providers:
+            return "openai/gpt-4o-mini"
+        if "anthropic" in self.providers:
+            return "anthropic/claude-sonnet-4-5-20250929"
+        return OFFLINE_HANDLE
+
+    def default_embedding_handle(self) -> str | None:
+        return "openai/text-embedding-3-small" if "openai" in self.providers else None
+
+    # -- handles ------------------------------------------------------------
+
+    @staticmethod
+    def split_handle(field: str, handle: str) -> tuple[str, str]:
+        provider, sep, model = handle.partition("/")
+        if not sep or not provider or not model:
+            raise InvalidArgument(field, f"'{handle}' is not a model handle; expected 'provider/model'")
+        return provider, model
+
+    def _provider_type(self, field: str, provider: str) -> str:
+        if provider in self.providers:
+            return self.providers[provider].provider_type
+        if provider in DEFAULT_BASE_URL or provider == OFFLINE_PROVIDER:
+            return provider
+        known = sorted({*DEFAULT_BASE_URL, *self.providers})
+        raise InvalidArgument(field, f"unknown provider '{provider}'; known providers: {', '.join(known)}")
+
+    def llm_config(self, handle: str, *, field: str = "model", context_window_limit: int | None = None,
+                   max_tokens: int | None = None) -> models_pb2.LlmConfig:
+        provider, model = self.split_handle(field, handle)
+        ptype = self._provider_type(field, provider)
+        max_window = DEFAULT_CONTEXT_WINDOW if ptype == OFFLINE_PROVIDER else context_window_of(ptype, model)
+        window = min(max_window, DEFAULT_CONTEXT_WINDOW)
+        if context_window_limit is not None:
+            if context_window_limit < 1000:
+                raise InvalidArgument("context_window_limit", f"must be at least 1000 tokens, got {context_window_limit}")
+            window = min(context_window_limit, max_window)
+        configured = self.providers.get(provider)
+        config = models_pb2.LlmConfig(
+            model=model, model_endpoint_type=ptype, provider_name=provider,
+            provider_category=configured.category if configured else "base",
+            context_window=window, handle=handle, put_inner_thoughts_in_kwargs=False,
+        )
+        base_url = configured.base_url if configured else DEFAULT_BASE_URL.get(ptype)
+        if base_url:
+            config.model_endpoint = base_url
+        if max_tokens is not None:
+            config.max_tokens = max_tokens
+        return config
+
+    def embedding_config(self, handle: str, *, field: str = "embedding",
+                         chunk_size: int | None = None) -> models_pb2.EmbeddingConfig:
+        provider, model = self.split_handle(field, handle)
+        ptype = self._provider_type(field, provider)
+        if ptype == "anthropic":
+            raise InvalidArgument(field, "anthropic offers no embedding models")
+        configured = self.providers.get(provider)
+        config = models_pb2.EmbeddingConfig(
+            embedding_endpoint_type=ptype, embedding_model=model, embedding_dim=EMBEDDING_DIMS.get(model, 1536),
+            embedding_chunk_size=chunk_size or 300, handle=handle, batch_size=32,
+        )
+        base_url = configured.base_url if configured else DEFAULT_BASE_URL.get(ptype)
+        if base_url:
+            config.embedding_endpoint = base_url
+        return config
+
+    # -- listings -----------------------------------------------------------
+
+    async def _model_names(self, provider: Provider) -> list[str]:
+        if provider.provider_type == OFFLINE_PROVIDER:
+            return [OFFLINE_MODEL]
+        cached = self._listing.get(provider.name)
+        if cached and time.monotonic() - cached[0] < LISTING_TTL_S:
+            return cached[1]
+        try:
+            names = await asyncio.wait_for(self._fetch_names(provider), timeout=5.0)
+        except Exception as exc:  # network, auth, or an endpoint without /models
+            log.warning("could not list %s models (%s); using the built-in list", provider.name, exc)
+            names = KNOWN_MODELS.get(provider.provider_type, [])
+        else:
+            self._listing[provider.name] = (time.monotonic(), names)
+        return names
+
+    @staticmethod
+    async def _fetch_names(provider: Provider) -> list[str]:
+        if provider.provider_type == "anthropic":
+            import anthropic
+
+            async with anthropic.AsyncAnthropic(api_key=provider.api_key or "none", base_url=provider.base_url,
+                                                max_retries=0) as client:
+                return [m.id async for m in client.models.list()]
+        import openai
+
+        async with openai.AsyncOpenAI(api_key=provider.api_key or "none", base_url=provider.base_url,
+                                      max_retries=0) as client:
+            return [m.id async for m in client.models.list()]
+
+    async def list_models(self) -> list[models_pb2.Model]:
+        out = []
+        for provider in self.providers.values():
+            for name in await self._model_names(provider):
+                if provider.provider_type == "openai" and "embedding" in name:
+                    continue
+                handle = f"{provider.name}/{name}"
+                max_window = (DEFAULT_CONTEXT_WINDOW if provider.provider_type == OFFLINE_PROVIDER
+                              else context_window_of(provider.provider_type, name))
+                model = models_pb2.Model(
+                    handle=handle, model=name, name=name, display_name=name, provider_type=provider.provider_type,
+                    provider_name=provider.name, provider_category=provider.category,
+                    model_endpoint_type=provider.provider_type, context_window=min(max_window, DEFAULT_CONTEXT_WINDOW),
+                    max_context_window=max_window, model_type="llm", put_inner_thoughts_in_kwargs=False,
+                )
+                if provider.base_url:
+                    model.model_endpoint = provider.base_url
+                out.append(model)
+        return out
+
+    async def list_embedding_models(self) -> list[models_pb2.EmbeddingModel]:
+        out = []
+        for provider in self.providers.values():
+            if provider.provider_type != "openai":
+                continue
+            names = [n for n in await self._model_names(provider) if "embedding" in n] or list(EMBEDDING_DIMS)
+            for name in names:
+                out.append(models_pb2.EmbeddingModel(
+                    handle=f"{provider.name}/{name}", embedding_model=name, name=name, display_name=name,
+                    provider_type=provider.provider_type, provider_name=provider.name,
+                    embedding_endpoint_type=provider.provider_type, embedding_endpoint=provider.base_url,
+                    embedding_dim=EMBEDDING_DIMS.get(name, 1536), embedding_chunk_size=300, model_type="embedding",
+                ))
+        return out

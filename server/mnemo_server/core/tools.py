@@ -1,0 +1,187 @@
+"""Tools: built-in tool seeding and custom tool CRUD. Execution lives in the
+agent loop and the sandbox; this module only stores what a tool is."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mnemo.v1 import tools_pb2
+
+from ..errors import FailedPrecondition, InvalidArgument, NotFound
+from ..ids import new_id
+from ..storage import convert
+from ..storage import tools as store
+from ..storage.paging import page_from
+from ..tools.builtin import BUILTIN_TOOLS
+from ..tools.schema import ToolSourceError, parse_tool_source, schema_from_args_json_schema, validate_json_schema
+from . import validate
+from .db import transaction
+
+DEFAULT_RETURN_CHAR_LIMIT = 50_000
+SOURCE_TYPES = ("python",)
+
+
+def is_builtin(tool: tools_pb2.Tool) -> bool:
+    return tool.tool_type != "custom"
+
+
+def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, tools_pb2.PackageRequirement):
+            name, version = item.name, (item.version if item.HasField("version") else None)
+        elif isinstance(item, dict):
+            name, version = item.get("name"), item.get("version")
+        else:
+            raise InvalidArgument(f"{field}[{i}]", "must be an object with 'name' and optional 'version'")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgument(f"{field}[{i}].name", "is required")
+        out.append({"name": name, **({"version": version} if version else {})})
+    return out
+
+
+def _schema(source_code: str, json_schema: dict | None, args_schema: dict | None,
+            description: str | None) -> tuple[str, str | None, dict]:
+    """(name, description, json_schema) from the source and any explicit schema."""
+    try:
+        if json_schema:
+            schema = validate_json_schema(json_schema)
+        else:
+            parsed = parse_tool_source(source_code)
+            schema = parsed.json_schema
+            if args_schema:
+                schema = schema_from_args_json_schema(parsed.name, parsed.description, args_schema)
+    except ToolSourceError as exc:
+        field = "json_schema" if json_schema else ("args_json_schema" if args_schema else "source_code")
+        raise InvalidArgument(field, str(exc)) from None
+    if description:
+        schema = {**schema, "description": description}
+    return schema["name"], schema.get("description"), schema
+
+
+def create_values(request: tools_pb2.CreateToolRequest) -> dict[str, Any]:
+    source_type = request.source_type if request.HasField("source_type") else "python"
+    validate.one_of("source_type", source_type, SOURCE_TYPES)
+    validate.required("source_code", request.source_code)
+    json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
+    args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
+    name, description, schema = _schema(
+        request.source_code, json_schema, args_schema, request.description if request.HasField("description") else None
+    )
+    limit = request.return_char_limit if request.HasField("return_char_limit") else DEFAULT_RETURN_CHAR_LIMIT
+    validate.positive("return_char_limit", limit)
+    return {
+        "id": new_id("tool"), "name": name, "description": description, "tool_type": "custom",
+        "source_type": source_type, "source_code": request.source_code, "json_schema": schema,
+        "args_json_schema": args_schema, "tags": convert.unique(request.tags), "return_char_limit": limit,
+        "pip_requirements": _requirements("pip_requirements", list(request.pip_requirements)),
+        "npm_requirements": _requirements("npm_requirements", list(request.npm_requirements)),
+        "metadata": convert.struct_to_dict(request.metadata_),
+        "default_requires_approval": request.default_requires_approval,
+        "enable_parallel_execution": request.enable_parallel_execution,
+        "project_id": request.project_id if request.HasField("project_id") else None,
+    }
+
+
+class Tools:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+
+    async def seed_builtins(self) -> None:
+        """Creates or refreshes the built-in tools (run at every start)."""
+        async with transaction(self.engine) as conn:
+            for tool in BUILTIN_TOOLS.values():
+                await store.upsert_by_name(conn, {
+                    "id": new_id("tool"), "name": tool.name, "description": tool.description,
+                    "tool_type": tool.tool_type, "source_type": "python", "json_schema": tool.json_schema,
+                    "return_char_limit": DEFAULT_RETURN_CHAR_LIMIT, "tags": [],
+                })
+
+    async def create(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
+        values = create_values(request)
+        async with transaction(self.engine) as conn:
+            return await store.insert_tool(conn, values)
+
+    async def upsert(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
+        values = create_values(request)
+        async with transaction(self.engine) as conn:
+            existing = await store.get_by_name(conn, values["name"])
+            if existing is not None and is_builtin(existing):
+                raise FailedPrecondition(f"'{existing.name}' is a built-in tool and cannot be replaced")
+            return await store.upsert_by_name(conn, values)
+
+    async def get(self, tool_id: str) -> tools_pb2.Tool:
+        validate.required("tool_id", tool_id)
+        async with self.engine.connect() as conn:
+            tool = await store.get(conn, tool_id)
+        if tool is None:
+            raise NotFound("tool", tool_id)
+        return tool
+
+    async def list(self, request: tools_pb2.ListToolsRequest) -> list[tools_pb2.Tool]:
+        page = page_from(request)
+        async with self.engine.connect() as conn:
+            return await store.list_tools(
+                conn, page, name=request.name if request.HasField("name") else None, names=list(request.names),
+                tool_ids=list(request.tool_ids), search=request.search if request.HasField("search") else None,
+                tool_types=list(request.tool_types), exclude_tool_types=list(request.exclude_tool_types),
+                only_builtin=request.return_only_letta_tools,
+            )
+
+    async def count(self) -> int:
+        async with self.engine.connect() as conn:
+            return await store.count(conn)
+
+    async def update(self, request: tools_pb2.UpdateToolRequest) -> tools_pb2.Tool:
+        validate.required("tool_id", request.tool_id)
+        async with transaction(self.engine) as conn:
+            tool = await store.get(conn, request.tool_id)
+            if tool is None:
+                raise NotFound("tool", request.tool_id)
+            if is_builtin(tool):
+                raise FailedPrecondition(f"'{tool.name}' is a built-in tool and cannot be changed")
+            changes: dict[str, Any] = {}
+            has = request.HasField
+            if has("source_type"):
+                changes["source_type"] = validate.one_of("source_type", request.source_type, SOURCE_TYPES)
+            if has("source_code") or has("json_schema") or has("args_json_schema"):
+                source = request.source_code if has("source_code") else tool.source_code
+                validate.required("source_code", source)
+                args_schema = (convert.struct_to_dict(request.args_json_schema) if has("args_json_schema")
+                               else None)
+                name, description, schema = _schema(
+                    source, convert.struct_to_dict(request.json_schema) if has("json_schema") else None,
+                    args_schema, request.description if has("description") else None,
+                )
+                changes.update(source_code=source, name=name, description=description, json_schema=schema)
+                if args_schema is not None:
+                    changes["args_json_schema"] = args_schema
+            elif has("description"):
+                schema = {**convert.struct_to_dict(tool.json_schema), "description": request.description}
+                changes.update(description=request.description, json_schema=schema)
+            if has("tags"):
+                changes["tags"] = convert.unique(validate.strings("tags", convert.list_value_to_list(request.tags)))
+            if has("return_char_limit"):
+                changes["return_char_limit"] = validate.positive("return_char_limit", request.return_char_limit)
+            for name in ("pip_requirements", "npm_requirements"):
+                if has(name):
+                    changes[name] = _requirements(name, convert.list_value_to_list(getattr(request, name)))
+            for name in ("default_requires_approval", "enable_parallel_execution"):
+                if has(name):
+                    changes[name] = getattr(request, name)
+            if has("metadata_"):
+                changes["metadata"] = convert.struct_to_dict(request.metadata_)
+            if not changes:
+                return tool
+            return await store.update_fields(conn, tool.id, changes)
+
+    async def delete(self, tool_id: str) -> None:
+        validate.required("tool_id", tool_id)
+        async with transaction(self.engine) as conn:
+            tool = await store.get(conn, tool_id)
+            if tool is None:
+                raise NotFound("tool", tool_id)
+            if is_builtin(tool):
+                raise FailedPrecondition(f"'{tool.name}' is a built-in tool and cannot be deleted")
+            await store.delete_tool(conn, tool_id)

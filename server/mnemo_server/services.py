@@ -1,0 +1,32 @@
+"""The server's services, built once at start and shared by every servicer."""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .config import Settings
+from .core.agents import Agents
+from .core.blocks import Blocks
+from .core.catalog import Catalog
+from .core.identities import Identities
+from .core.secrets import SecretBox
+from .core.tools import Tools
+
+
+class Services:
+    def __init__(self, settings: Settings, engine: AsyncEngine):
+        self.settings = settings
+        self.engine = engine
+        self.catalog = Catalog(settings)
+        self.secrets = SecretBox.from_settings(settings.encryption_key, settings.data_dir)
+        self.blocks = Blocks(engine)
+        self.tools = Tools(engine)
+        self.identities = Identities(engine)
+        self.agents = Agents(engine, self.catalog, self.secrets)
+
+    async def start(self) -> None:
+        await self.tools.seed_builtins()
+
+    async def ping_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

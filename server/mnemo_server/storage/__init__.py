@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL (embedded or external), schema, migrations and queries."""

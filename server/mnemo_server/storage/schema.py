@@ -1,0 +1,197 @@
+"""The database schema as SQLAlchemy Core tables, used to build queries.
+
+Migrations in migrations/versions create exactly this schema; a test compares
+the two so they cannot drift apart.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+TS = DateTime(timezone=True)
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", TS, nullable=False, server_default=text("now()")),
+        Column("updated_at", TS, nullable=False, server_default=text("now()")),
+    ]
+
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("agent_type", Text, nullable=False),
+    Column("system", Text, nullable=False),
+    Column("description", Text),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("model", Text),
+    Column("llm_config", JSONB, nullable=False),
+    Column("embedding", Text),
+    Column("embedding_config", JSONB),
+    Column("model_settings", JSONB),
+    Column("response_format", JSONB),
+    Column("compaction_settings", JSONB),
+    Column("tool_rules", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("message_ids", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("message_buffer_autoclear", Boolean, nullable=False, server_default=text("false")),
+    Column("timezone", Text),
+    Column("project_id", Text),
+    Column("hidden", Boolean, nullable=False, server_default=text("false")),
+    Column("enable_sleeptime", Boolean, nullable=False, server_default=text("false")),
+    Column("last_stop_reason", Text),
+    Column("last_run_completion", TS),
+    Column("last_run_duration_ms", Integer),
+    *_timestamps(),
+    Index("agents_created_at_id", "created_at", "id"),
+    Index("agents_updated_at_id", "updated_at", "id"),
+    Index("agents_name", "name"),
+    Index("agents_project_id", "project_id"),
+    Index("agents_tags", "tags", postgresql_using="gin"),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("limit", Integer, nullable=False),
+    Column("description", Text),
+    Column("read_only", Boolean, nullable=False, server_default=text("false")),
+    Column("hidden", Boolean, nullable=False, server_default=text("false")),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("project_id", Text),
+    *_timestamps(),
+    # (id, label) is the target of agent_blocks' foreign key, so a relabel
+    # cascades into every agent's label index.
+    UniqueConstraint("id", "label", name="blocks_id_label"),
+    CheckConstraint('char_length(value) <= "limit"', name="blocks_value_within_limit"),
+    Index("blocks_created_at_id", "created_at", "id"),
+    Index("blocks_label", "label"),
+)
+
+# Which blocks an agent has, with the label copied in so that labels are unique
+# per agent (enforced by the database, kept in step by ON UPDATE CASCADE).
+agent_blocks = Table(
+    "agent_blocks",
+    metadata,
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("block_id", Text, nullable=False),
+    Column("block_label", Text, nullable=False),
+    Column("attached_at", TS, nullable=False, server_default=text("clock_timestamp()")),
+    PrimaryKeyConstraint("agent_id", "block_id", name="agent_blocks_pkey"),
+    UniqueConstraint("agent_id", "block_label", name="agent_blocks_agent_label"),
+    ForeignKeyConstraint(
+        ["block_id", "block_label"],
+        ["blocks.id", "blocks.label"],
+        name="agent_blocks_block_fkey",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+    Index("agent_blocks_block_id", "block_id"),
+)
+
+tools = Table(
+    "tools",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("description", Text),
+    Column("tool_type", Text, nullable=False),
+    Column("source_type", Text),
+    Column("source_code", Text),
+    Column("json_schema", JSONB, nullable=False),
+    Column("args_json_schema", JSONB),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("return_char_limit", Integer, nullable=False),
+    Column("pip_requirements", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("npm_requirements", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("default_requires_approval", Boolean, nullable=False, server_default=text("false")),
+    Column("enable_parallel_execution", Boolean, nullable=False, server_default=text("false")),
+    Column("project_id", Text),
+    *_timestamps(),
+    Index("tools_created_at_id", "created_at", "id"),
+)
+
+agent_tools = Table(
+    "agent_tools",
+    metadata,
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("tool_id", Text, ForeignKey("tools.id", ondelete="CASCADE"), nullable=False),
+    Column("attached_at", TS, nullable=False, server_default=text("clock_timestamp()")),
+    PrimaryKeyConstraint("agent_id", "tool_id", name="agent_tools_pkey"),
+    Index("agent_tools_tool_id", "tool_id"),
+)
+
+# Secrets for an agent's tools, encrypted with the server's key (Fernet).
+agent_secrets = Table(
+    "agent_secrets",
+    metadata,
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value_encrypted", LargeBinary, nullable=False),
+    Column("description", Text),
+    PrimaryKeyConstraint("agent_id", "key", name="agent_secrets_pkey"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("identifier_key", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("identity_type", Text, nullable=False),
+    Column("project_id", Text),
+    Column("properties", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    *_timestamps(),
+    Index("identities_created_at_id", "created_at", "id"),
+    Index(
+        "identities_project_key",
+        text("coalesce(project_id, '')"),
+        "identifier_key",
+        unique=True,
+    ),
+)
+
+identity_agents = Table(
+    "identity_agents",
+    metadata,
+    Column("identity_id", Text, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("identity_id", "agent_id", name="identity_agents_pkey"),
+    Index("identity_agents_agent_id", "agent_id"),
+)
+
+identity_blocks = Table(
+    "identity_blocks",
+    metadata,
+    Column("identity_id", Text, ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    Column("block_id", Text, ForeignKey("blocks.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("identity_id", "block_id", name="identity_blocks_pkey"),
+    Index("identity_blocks_block_id", "block_id"),
+)

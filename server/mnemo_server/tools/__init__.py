@@ -1,0 +1,1 @@
+"""Tools agents can call: built-in tool definitions and custom tool schemas."""

@@ -1,0 +1,1 @@
+"""Mnemo test suite."""

@@ -1,0 +1,1 @@
+"""Protocol-faithful test doubles (fake LLM providers) for the Mnemo test suite."""
