@@ -55,6 +55,8 @@ def main() -> int:
     stage_google_api()
     buf = str(Path(sys.executable).parent / "buf")
     run(buf, "lint")
+    if "--lint-only" in sys.argv[1:]:
+        return 0
     for out in (ROOT / "server" / "mnemo", ROOT / "clients" / "python" / "src" / "mnemo_client" / "_proto"):
         shutil.rmtree(out, ignore_errors=True)
     run(buf, "generate")

@@ -45,7 +45,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(
             grpc_host=_str("MNEMO_GRPC_HOST") or "127.0.0.1",
             grpc_port=_int("MNEMO_GRPC_PORT", 50051),

@@ -100,6 +100,6 @@ class Gateway:
         self.process.terminate()
         try:
             await asyncio.wait_for(self.process.wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.process.kill()
             await self.process.wait()

@@ -35,6 +35,7 @@ import hashlib
 import json
 import math
 import re
+import signal
 import struct
 import threading
 import time
@@ -48,7 +49,7 @@ from typing import Any, Self
 
 __all__ = ["Error", "FakeLLM", "RecordedRequest", "Reply", "ToolCall", "embed"]
 
-DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "text-embedding-3-small")
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-haiku-4-5", "text-embedding-3-small")
 DEFAULT_STREAM_CHUNKS = 4  # deltas a streamed string is split into unless told otherwise
 DEFAULT_EMBEDDING_DIM = 1536
 
@@ -58,7 +59,7 @@ _ERROR_TYPES = {401: ("invalid_request_error", "authentication_error"),
                 403: ("permission_error", "permission_error"),
                 404: ("invalid_request_error", "not_found_error"),
                 413: ("invalid_request_error", "request_too_large"),
-                429: ("rate_limit_exceeded", "rate_limit_error"),
+                429: ("requests", "rate_limit_error"),
                 529: ("server_error", "overloaded_error")}
 # finish_reason (OpenAI vocabulary) -> stop_reason (Anthropic vocabulary).
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens",
@@ -709,6 +710,7 @@ def main(argv: list[str] | None = None) -> None:
     server = FakeLLM(host=args.host, port=args.port).start()
     print(f"fake LLM on {server.base_url}  (openai base_url {server.base_url}/v1, "
           f"anthropic base_url {server.base_url}); Ctrl-C to stop", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill <pid>` stops cleanly too
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

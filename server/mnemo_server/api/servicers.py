@@ -4,10 +4,21 @@ and wraps the result in the response message; errors are mapped by
 from __future__ import annotations
 
 from google.protobuf import empty_pb2
-
 from mnemo.v1 import (
-    agents_pb2, agents_pb2_grpc, blocks_pb2, blocks_pb2_grpc, common_pb2, health_pb2, health_pb2_grpc,
-    identities_pb2, identities_pb2_grpc, models_pb2, models_pb2_grpc, tags_pb2, tags_pb2_grpc, tools_pb2,
+    agents_pb2,
+    agents_pb2_grpc,
+    blocks_pb2,
+    blocks_pb2_grpc,
+    common_pb2,
+    health_pb2,
+    health_pb2_grpc,
+    identities_pb2,
+    identities_pb2_grpc,
+    models_pb2,
+    models_pb2_grpc,
+    tags_pb2,
+    tags_pb2_grpc,
+    tools_pb2,
     tools_pb2_grpc,
 )
 

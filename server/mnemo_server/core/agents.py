@@ -1,11 +1,11 @@
 """Agents and what is attached to them: blocks, tools, identities, secrets."""
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from collections.abc import Sequence
+from typing import Any
 
 from mnemo.v1 import agents_pb2, blocks_pb2, models_pb2, tools_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import AlreadyExists, InvalidArgument, NotFound
 from ..ids import new_id
@@ -119,7 +119,7 @@ class Agents:
 
     async def _resolve_tools(self, conn, names: Sequence[str], ids: Sequence[str]) -> list[str]:
         found = await tool_store.ids_by_names(conn, names)
-        for i, name in enumerate(names):
+        for name in names:
             if name not in found:
                 raise NotFound("tool", name, by="name")
         missing = set(ids) - await tool_store.existing_ids(conn, ids)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from mnemo.v1 import blocks_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import InvalidArgument, NotFound, PermissionDenied
 from ..ids import new_id

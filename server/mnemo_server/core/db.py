@@ -1,13 +1,13 @@
 """Transactions and the translation of database constraint errors."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import AlreadyExists, InvalidArgument, MnemoError
+from ..errors import AlreadyExists, InvalidArgument
 
 
 def constraint_of(exc: IntegrityError) -> str:

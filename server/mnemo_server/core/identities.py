@@ -1,11 +1,11 @@
 """Identities: the users and organisations an application serves."""
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from collections.abc import Sequence
+from typing import Any
 
 from mnemo.v1 import identities_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..errors import InvalidArgument, NotFound
 from ..ids import new_id

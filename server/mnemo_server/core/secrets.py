@@ -19,7 +19,7 @@ class SecretBox:
         self._fernet = Fernet(key)
 
     @classmethod
-    def from_settings(cls, encryption_key: str | None, data_dir: Path) -> "SecretBox":
+    def from_settings(cls, encryption_key: str | None, data_dir: Path) -> SecretBox:
         if encryption_key:
             return cls(encryption_key)
         path = data_dir / "secret.key"

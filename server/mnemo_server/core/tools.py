@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from mnemo.v1 import tools_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
@@ -14,7 +13,12 @@ from ..storage import convert
 from ..storage import tools as store
 from ..storage.paging import page_from
 from ..tools.builtin import BUILTIN_TOOLS
-from ..tools.schema import ToolSourceError, parse_tool_source, schema_from_args_json_schema, validate_json_schema
+from ..tools.schema import (
+    ToolSourceError,
+    parse_tool_source,
+    schema_from_args_json_schema,
+    validate_json_schema,
+)
 from . import validate
 from .db import transaction
 

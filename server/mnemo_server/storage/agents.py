@@ -2,12 +2,12 @@
 blocks, tools, identities and secret names, loaded in batches."""
 from __future__ import annotations
 
-from typing import Any, Sequence
-
-from sqlalchemy import Select, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections.abc import Sequence
+from typing import Any
 
 from mnemo.v1 import agents_pb2, models_pb2, tools_pb2
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import blocks as block_store
 from . import convert

@@ -1,13 +1,13 @@
 """Queries on memory blocks and their attachment to agents."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from mnemo.v1 import blocks_pb2
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from mnemo.v1 import blocks_pb2
 
 from . import convert
 from .paging import Page, apply_page

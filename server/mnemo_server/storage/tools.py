@@ -1,14 +1,14 @@
 """Queries on tools and their attachment to agents."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from mnemo.v1 import tools_pb2
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from mnemo.v1 import tools_pb2
 
 from . import convert
 from .paging import Page, apply_page

@@ -313,9 +313,9 @@ def _params_with_defaults(args: ast.arguments) -> list[tuple[ast.arg, ast.expr |
     positional = [*args.posonlyargs, *args.args]
     # ``defaults`` belong to the last len(defaults) positional parameters.
     padding: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    pairs = list(zip(positional, [*padding, *args.defaults]))
+    pairs = list(zip(positional, [*padding, *args.defaults], strict=True))
     # ``kw_defaults`` has one entry per keyword-only parameter, None if none.
-    pairs.extend(zip(args.kwonlyargs, args.kw_defaults))
+    pairs.extend(zip(args.kwonlyargs, args.kw_defaults, strict=True))
     return pairs
 
 

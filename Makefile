@@ -1,0 +1,47 @@
+# Mnemo — developer commands. `make run` and `make test` set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: setup generate check-generated lint run test bench bench-quick clean
+
+## setup: create the virtualenv and install Mnemo with its pinned dependencies
+setup: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $@
+
+## generate: regenerate all code derived from proto/ (stubs, client types, gateway descriptor)
+generate: setup
+	$(PY) scripts/generate.py
+
+## check-generated: fail if the committed generated code differs from a fresh generation
+check-generated: generate
+	@git add -N server/mnemo clients gateway/gen 2>/dev/null || true
+	@git diff --exit-code --stat -- server/mnemo clients gateway/gen \
+	  || (echo "Generated code is stale: run 'make generate' and commit the result." && exit 1)
+
+## lint: buf lint on the contract, ruff on the Python
+lint: setup
+	$(PY) scripts/generate.py --lint-only
+	$(VENV)/bin/ruff check server/mnemo_server tests scripts bench
+
+## run: start Mnemo (embedded PostgreSQL + gRPC server + REST gateway)
+run: setup
+	@test -d server/mnemo || $(PY) scripts/generate.py
+	$(PY) -m mnemo_server run
+
+## test: set up, check the generated code and the contract, and run the whole test suite
+test: setup check-generated lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## bench: measure Mnemo's own cost (see bench/README.md); BENCH_QUICK=1 for a short run
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf build .pytest_cache
