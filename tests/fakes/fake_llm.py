@@ -504,6 +504,8 @@ class FakeLLM:
                 await self._generate(writer, api, body, keep_alive)
         except _HTTPError as exc:
             self._send_error(writer, exc.error, api, keep_alive)
+        except ConnectionError:
+            raise  # the client hung up mid-stream: nothing left to answer
         except Exception as exc:  # noqa: BLE001 -- a bug in the fake or a bad script: answer, don't hang
             self._send_error(writer, Error(500, f"fake LLM failure: {exc!r}"), api, keep_alive)
 
