@@ -8,7 +8,12 @@
 -- 2. Error bodies: the transcoder prints google.rpc.Status
 --    {"code":5,"message":"...","details":[]}; Letta clients read "detail", so
 --    it is added in front. Envoy's own plain-text errors become JSON as well.
--- Server-sent event streams pass through untouched.
+-- 3. Server-sent events: the transcoder writes every streamed message as
+--    `data: {...}`. Letta clients expect errors as `event: error` and the end
+--    of the stream as `data: [DONE]`; both are added here, chunk by chunk,
+--    without buffering the stream.
+-- 4. POST /v1/agents/{id}/messages with "streaming": true in the body is sent
+--    to the streaming RPC (/messages/stream), as Letta's API does.
 
 local function json_string(text)
   local escaped = text:gsub('[%c"\\]', function(c)
@@ -48,10 +53,47 @@ local function replace_body(handle, buffer, text, content_type)
   if content_type ~= nil then headers:replace("content-type", content_type) end
 end
 
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  if headers:get(":method") ~= "POST" then return end
+  local path = headers:get(":path") or ""
+  local base, rest = path:match("^(/v1/agents/[^/?]+/messages)/?(%??[^/]*)$")
+  if base == nil then return end
+  local buffer = handle:body()
+  if buffer == nil then return end
+  local body = buffer:getBytes(0, buffer:length())
+  if body:find('"streaming"%s*:%s*true') then
+    -- body() yielded: header handles taken before it are no longer valid.
+    handle:headers():replace(":path", base .. "/stream" .. rest)
+  end
+end
+
+local ERROR_EVENT = '"message_type":"error_message"'
+local LAST_EVENT = '"message_type":"usage_statistics"'
+
+local function shape_event_stream(handle)
+  for chunk in handle:bodyChunks() do
+    local text = chunk:getBytes(0, chunk:length())
+    local changed = false
+    if text:find(ERROR_EVENT, 1, true) then
+      text = text:gsub("data: ({[^\n]-" .. ERROR_EVENT:gsub("%p", "%%%0") .. "[^\n]*})", "event: error\ndata: %1")
+      changed = true
+    end
+    if text:find(LAST_EVENT, 1, true) then
+      text = text .. "data: [DONE]\n\n"
+      changed = true
+    end
+    if changed then chunk:setBytes(text) end
+  end
+end
+
 function envoy_on_response(handle)
   local headers = handle:headers()
   local content_type = headers:get("content-type") or ""
-  if content_type:find("text/event-stream", 1, true) then return end
+  if content_type:find("text/event-stream", 1, true) then
+    shape_event_stream(handle)
+    return
+  end
   local status = tonumber(headers:get(":status")) or 0
 
   if status < 300 then

@@ -117,7 +117,7 @@ class Mnemo:
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_s)
         if self.services is not None:
-            await self.services.engine.dispose()
+            await self.services.close()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
 

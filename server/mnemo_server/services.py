@@ -9,8 +9,10 @@ from .core.agents import Agents
 from .core.blocks import Blocks
 from .core.catalog import Catalog
 from .core.identities import Identities
+from .core.messages import Messages
 from .core.secrets import SecretBox
 from .core.tools import Tools
+from .providers.registry import ProviderRegistry
 
 
 class Services:
@@ -23,9 +25,15 @@ class Services:
         self.tools = Tools(engine)
         self.identities = Identities(engine)
         self.agents = Agents(engine, self.catalog, self.secrets)
+        self.providers = ProviderRegistry(settings, self.catalog)
+        self.messages = Messages(engine, self.providers)
 
     async def start(self) -> None:
         await self.tools.seed_builtins()
+
+    async def close(self) -> None:
+        await self.providers.aclose()
+        await self.engine.dispose()
 
     async def ping_database(self) -> None:
         async with self.engine.connect() as conn:

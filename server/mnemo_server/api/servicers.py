@@ -14,6 +14,8 @@ from mnemo.v1 import (
     health_pb2_grpc,
     identities_pb2,
     identities_pb2_grpc,
+    messages_pb2,
+    messages_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
     tags_pb2,
@@ -25,6 +27,7 @@ from mnemo.v1 import (
 from .. import __version__
 from ..services import Services
 from .errors import rpc_errors
+from .messages import MessageServicer
 
 EMPTY = empty_pb2.Empty()
 
@@ -219,6 +222,7 @@ def register_all(server, services: Services) -> list[str]:
         (identities_pb2_grpc.add_IdentityServiceServicer_to_server, IdentityServicer, identities_pb2),
         (tags_pb2_grpc.add_TagServiceServicer_to_server, TagServicer, tags_pb2),
         (models_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer, models_pb2),
+        (messages_pb2_grpc.add_MessageServiceServicer_to_server, MessageServicer, messages_pb2),
     ]
     names = []
     for add, servicer, module in pairs:

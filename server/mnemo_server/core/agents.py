@@ -101,13 +101,22 @@ class Agents:
         if window is not None:
             if window < 1000:
                 raise InvalidArgument("context_window_limit", f"must be at least 1000 tokens, got {window}")
+            if config.HasField("handle"):
+                # As at creation: at most the model's own window.
+                try:
+                    window = self.catalog.llm_config(config.handle, context_window_limit=window).context_window
+                except InvalidArgument:
+                    pass  # a configuration the catalog does not know: take the limit as given
             config.context_window = window
         if max_tokens is not None:
             config.max_tokens = max_tokens
         return None, config
 
     def _embedding(self, has, request) -> tuple[str | None, models_pb2.EmbeddingConfig | None]:
-        chunk = request.embedding_chunk_size if has("embedding_chunk_size") else None
+        # UpdateAgentRequest has no embedding_chunk_size field.
+        chunk = (request.embedding_chunk_size
+                 if "embedding_chunk_size" in request.DESCRIPTOR.fields_by_name and has("embedding_chunk_size")
+                 else None)
         if has("embedding_config"):
             config = request.embedding_config
             validate.required("embedding_config.embedding_model", config.embedding_model)

@@ -15,6 +15,8 @@ from . import validate
 from .db import transaction
 
 DEFAULT_LIMIT = 20_000
+# The contract (CreateBlockRequest.limit): human and persona default to 5000.
+DEFAULT_LIMITS = {"human": 5_000, "persona": 5_000}
 DEFAULT_DESCRIPTIONS = {
     "persona": "Who you are: your identity, personality and the way you speak and behave. "
                "Stay consistent with it and refine it as you learn what works.",
@@ -26,7 +28,7 @@ DEFAULT_DESCRIPTIONS = {
 def new_block_values(spec: blocks_pb2.CreateBlockRequest, field: str) -> dict[str, Any]:
     """Validated column values for a new block described by `spec`."""
     validate.label(f"{field}label" if field else "label", spec.label)
-    limit = spec.limit if spec.HasField("limit") else DEFAULT_LIMIT
+    limit = spec.limit if spec.HasField("limit") else DEFAULT_LIMITS.get(spec.label, DEFAULT_LIMIT)
     validate.positive(f"{field}limit", limit)
     if len(spec.value) > limit:
         raise InvalidArgument(f"{field}value", f"is {len(spec.value)} characters, over the limit of {limit}")

@@ -15,6 +15,7 @@ from ..storage.paging import page_from
 from ..tools.builtin import BUILTIN_TOOLS
 from ..tools.schema import (
     ToolSourceError,
+    parse_tool_name_and_description,
     parse_tool_source,
     schema_from_args_json_schema,
     validate_json_schema,
@@ -48,16 +49,19 @@ def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
 def _schema(source_code: str, json_schema: dict | None, args_schema: dict | None,
             description: str | None) -> tuple[str, str | None, dict]:
     """(name, description, json_schema) from the source and any explicit schema."""
+    field = "json_schema" if json_schema else "source_code"
     try:
         if json_schema:
             schema = validate_json_schema(json_schema)
+        elif args_schema:
+            # The arguments come from args_json_schema; the source gives only
+            # the name and the description (its Args: section is not needed).
+            name, doc = parse_tool_name_and_description(source_code)
+            field = "args_json_schema"
+            schema = schema_from_args_json_schema(name, doc, args_schema)
         else:
-            parsed = parse_tool_source(source_code)
-            schema = parsed.json_schema
-            if args_schema:
-                schema = schema_from_args_json_schema(parsed.name, parsed.description, args_schema)
+            schema = parse_tool_source(source_code).json_schema
     except ToolSourceError as exc:
-        field = "json_schema" if json_schema else ("args_json_schema" if args_schema else "source_code")
         raise InvalidArgument(field, str(exc)) from None
     if description:
         schema = {**schema, "description": description}

@@ -6,13 +6,15 @@ the two so they cannot drift apart.
 from __future__ import annotations
 
 from sqlalchemy import (
-    ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -23,7 +25,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+
+# The PostgreSQL ARRAY (not the generic one): it has overlap() and contains(),
+# which the tag filters use.
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
 
@@ -65,6 +70,7 @@ agents = Table(
     Column("last_run_completion", TS),
     Column("last_run_duration_ms", Integer),
     *_timestamps(),
+    Column("message_count", BigInteger, nullable=False, server_default=text("0")),
     Index("agents_created_at_id", "created_at", "id"),
     Index("agents_updated_at_id", "updated_at", "id"),
     Index("agents_name", "name"),
@@ -194,4 +200,59 @@ identity_blocks = Table(
     Column("block_id", Text, ForeignKey("blocks.id", ondelete="CASCADE"), nullable=False),
     PrimaryKeyConstraint("identity_id", "block_id", name="identity_blocks_pkey"),
     Index("identity_blocks_block_id", "block_id"),
+)
+
+# Every message ever exchanged (recall memory). `seq` is a global, monotonic
+# order; `text` is the plain text used for search.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("content", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("text", Text, nullable=False, server_default=text("''")),
+    Column("name", Text),
+    Column("tool_calls", JSONB),
+    Column("tool_call_id", Text),
+    Column("tool_returns", JSONB),
+    Column("step_id", Text),
+    Column("run_id", Text),
+    Column("otid", Text),
+    Column("sender_id", Text),
+    Column("model", Text),
+    Column("is_err", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", TS, nullable=False, server_default=text("now()")),
+    Index("messages_seq", "seq", unique=True),
+    Index("messages_agent_seq", "agent_id", "seq"),
+    Index("messages_run_id", "run_id"),
+)
+
+# One row per model call of the agent loop.
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Text),
+    Column("status", Text, nullable=False),
+    Column("stop_reason", Text),
+    Column("provider", Text),
+    Column("model", Text),
+    Column("model_handle", Text),
+    Column("context_window_limit", Integer),
+    Column("prompt_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("completion_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("total_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("cached_input_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("reasoning_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("llm_ms", Double),
+    Column("tool_ms", Double),
+    Column("step_ms", Double),
+    Column("error_type", Text),
+    Column("error_data", JSONB),
+    Column("created_at", TS, nullable=False, server_default=text("now()")),
+    Index("steps_agent_created", "agent_id", "created_at"),
+    Index("steps_run_id", "run_id"),
 )

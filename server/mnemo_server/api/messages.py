@@ -1,0 +1,50 @@
+"""The MessageService servicer: sending, streaming, listing and editing."""
+from __future__ import annotations
+
+import grpc
+from mnemo.v1 import messages_pb2, messages_pb2_grpc
+
+from ..core.messages import TurnFailed
+from ..services import Services
+from .errors import rpc_errors
+
+# Whole-response requests that end in these stop reasons fail with this code.
+FAILED_TURN_CODES = {
+    "llm_api_error": grpc.StatusCode.UNAVAILABLE,
+    "context_window_overflow": grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+@rpc_errors
+class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
+    def __init__(self, services: Services):
+        self.messages = services.messages
+        self.agents = services.agents
+
+    async def SendMessage(self, request, context):
+        try:
+            return await self.messages.send(request)
+        except TurnFailed as failed:
+            # The failed step wrote nothing but the request's input; a retry by
+            # the client would send the input twice, so tell HTTP clients not to.
+            code = FAILED_TURN_CODES.get(failed.result.stop_reason, grpc.StatusCode.INTERNAL)
+            await context.abort(
+                code, f"{failed} (the messages of the request so far are saved; run {failed.result.run_id})",
+                trailing_metadata=(("x-should-retry", "false"),),
+            )
+
+    async def StreamMessages(self, request, context):
+        async for event in self.messages.stream(request):
+            yield event
+
+    async def ListMessages(self, request, context):
+        return messages_pb2.ListMessagesResponse(messages=await self.messages.list(request))
+
+    async def UpdateMessage(self, request, context):
+        return await self.messages.update(request)
+
+    async def ResetMessages(self, request, context):
+        return await self.messages.reset(request, self.agents)
+
+    async def GetContextWindow(self, request, context):
+        return await self.messages.context_window(request.agent_id)

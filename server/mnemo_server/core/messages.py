@@ -1,0 +1,245 @@
+"""Talking to agents: send (whole or streamed), list, edit, reset, and the
+context-window report."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from google.protobuf import json_format
+from mnemo.v1 import agents_pb2, messages_pb2
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import FailedPrecondition, InvalidArgument, NotFound
+from ..ids import new_id
+from ..loop import context as ctx
+from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult, _Turn
+from ..loop.inputs import _parts, max_steps, messages_from_request
+from ..loop.tokens import TokenCounter
+from ..loop.views import ViewOptions, views, views_of
+from ..providers.registry import ProviderRegistry
+from ..storage import agents as agent_store
+from ..storage import messages as store
+from ..storage.paging import page_from
+from ..storage.schema import agents
+from . import validate
+from .db import transaction
+
+log = logging.getLogger(__name__)
+
+PING_INTERVAL_S = 15.0
+MESSAGE_TYPES = (
+    "system_message", "user_message", "assistant_message", "reasoning_message", "hidden_reasoning_message",
+    "tool_call_message", "tool_return_message", "approval_request_message", "approval_response_message",
+    "summary_message", "event_message",
+)
+
+
+def stop_reason_event(result: TurnResult) -> messages_pb2.LettaMessage:
+    return messages_pb2.LettaMessage(message_type="stop_reason", stop_reason=result.stop_reason,
+                                     run_id=result.run_id)
+
+
+def usage_event(result: TurnResult) -> messages_pb2.LettaMessage:
+    u = result.usage
+    return messages_pb2.LettaMessage(
+        message_type="usage_statistics", completion_tokens=u.completion_tokens, prompt_tokens=u.prompt_tokens,
+        total_tokens=u.total_tokens, step_count=result.step_count, run_ids=[result.run_id],
+        context_tokens=result.context_tokens,
+    )
+
+
+def _ping(run_id: str) -> messages_pb2.LettaMessage:
+    view = messages_pb2.LettaMessage(message_type="ping", id=new_id("ping"), run_id=run_id)
+    view.date.FromDatetime(datetime.now(UTC))
+    return view
+
+
+class Messages:
+    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry):
+        self.engine = engine
+        self.loop = AgentLoop(engine, registry)
+
+    def turn_request(self, request: messages_pb2.SendMessageRequest) -> TurnRequest:
+        validate.required("agent_id", request.agent_id)
+        types = list(request.include_return_message_types)
+        for i, t in enumerate(types):
+            validate.one_of(f"include_return_message_types[{i}]", t, MESSAGE_TYPES)
+        return TurnRequest(
+            agent_id=request.agent_id, inputs=messages_from_request(request), max_steps=max_steps(request),
+            stream_tokens=request.stream_tokens,
+            use_assistant_message=request.use_assistant_message if request.HasField("use_assistant_message") else True,
+            assistant_tool_name=request.assistant_message_tool_name or "send_message",
+            assistant_tool_kwarg=request.assistant_message_tool_kwarg or "message",
+            include_types=types, include_compaction_messages=request.include_compaction_messages,
+            override_system=request.override_system if request.HasField("override_system") else None,
+        )
+
+    async def send(self, request: messages_pb2.SendMessageRequest) -> messages_pb2.SendMessageResponse:
+        turn = self.turn_request(request)
+        turn.stream_tokens = False
+        result = await self.loop.run(turn)
+        if result.error is not None:
+            raise TurnFailed(result)
+        return messages_pb2.SendMessageResponse(
+            messages=result.messages,
+            stop_reason=messages_pb2.StopReason(message_type="stop_reason", stop_reason=result.stop_reason),
+            usage=messages_pb2.UsageStatistics(
+                message_type="usage_statistics", completion_tokens=result.usage.completion_tokens,
+                prompt_tokens=result.usage.prompt_tokens, total_tokens=result.usage.total_tokens,
+                step_count=result.step_count, run_ids=[result.run_id], context_tokens=result.context_tokens,
+                cached_input_tokens=result.usage.cached_input_tokens,
+                reasoning_tokens=result.usage.reasoning_tokens,
+            ),
+        )
+
+    async def stream(self, request: messages_pb2.SendMessageRequest) -> AsyncIterator[messages_pb2.LettaMessage]:
+        """Events of one turn. Errors before the first event are raised; later
+        ones arrive as an error_message event."""
+        turn = self.turn_request(request)
+        queue: asyncio.Queue[messages_pb2.LettaMessage] = asyncio.Queue()
+        task = asyncio.create_task(self.loop.run(turn, queue.put))
+        interval = PING_INTERVAL_S if request.include_pings else None
+        started = False
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, task}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    started = True
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                if task in done:
+                    break
+                started = True
+                yield _ping(turn.run_id)
+            while not queue.empty():
+                yield queue.get_nowait()
+            try:
+                result = task.result()
+            except Exception as exc:
+                if not started:
+                    raise
+                log.exception("turn failed mid-stream for %s", turn.agent_id)
+                yield messages_pb2.LettaMessage(message_type="stop_reason", stop_reason="error", run_id=turn.run_id)
+                yield messages_pb2.LettaMessage(message_type="error_message", run_id=turn.run_id,
+                                                error_type="internal_error", message=str(exc) or type(exc).__name__)
+                return
+            yield stop_reason_event(result)
+            if result.error is not None:
+                yield result.error
+            yield usage_event(result)
+        finally:
+            if not task.done():
+                task.cancel()  # the client left: stop after the step in progress (its commit is shielded)
+
+    async def list(self, request: messages_pb2.ListMessagesRequest) -> list[messages_pb2.LettaMessage]:
+        validate.required("agent_id", request.agent_id)
+        page = page_from(request, limit_default=100)
+        types = list(request.include_return_message_types)
+        async with self.engine.connect() as conn:
+            row = await agent_store.row(conn, request.agent_id)
+            if row is None:
+                raise NotFound("agent", request.agent_id)
+            found = await store.page(conn, request.agent_id, page,
+                                     include_err=request.include_err if request.HasField("include_err") else True)
+        options = ViewOptions(
+            text_is_reasoning=row["agent_type"] in ("memgpt_agent", "memgpt_v2_agent"),
+            use_assistant_message=request.use_assistant_message if request.HasField("use_assistant_message") else True,
+            assistant_tool_name=request.assistant_message_tool_name or "send_message",
+            assistant_tool_kwarg=request.assistant_message_tool_kwarg or "message",
+            include_compaction_messages=True,
+        )
+        if page.descending:  # newest first, and the views of one message in reverse too
+            return views(found[::-1], options, types)[::-1]
+        return views(found, options, types)
+
+    async def update(self, request: messages_pb2.UpdateMessageRequest) -> messages_pb2.LettaMessage:
+        validate.required("message_id", request.message_id)
+        async with transaction(self.engine) as conn:
+            row = await agent_store.row(conn, request.agent_id) if request.agent_id else None
+            if row is None:
+                raise NotFound("agent", request.agent_id)
+            message = await store.get(conn, request.agent_id, request.message_id)
+            if message is None:
+                raise NotFound("message", request.message_id)
+            kind = request.message_type if request.HasField("message_type") else {
+                "user": "user_message", "system": "system_message", "assistant": "assistant_message",
+            }.get(message.role, "")
+            if kind == "reasoning_message":
+                if not request.HasField("reasoning"):
+                    raise InvalidArgument("reasoning", "is required to update a reasoning message")
+                if message.role != "assistant":
+                    raise FailedPrecondition(f"message '{message.id}' has no reasoning to update")
+                others = [p for p in message.content if p.get("type") != "reasoning"]
+                message.content = [{"type": "reasoning", "reasoning": request.reasoning}, *others]
+            elif kind in ("user_message", "system_message", "assistant_message"):
+                expected = kind.split("_")[0]
+                if message.role != expected:
+                    raise FailedPrecondition(f"message '{message.id}' is a {message.role} message, not {expected}")
+                parts = _parts("content", request.content)
+                others = [p for p in message.content if p.get("type") != "text"]
+                message.content = [*others, *parts]
+            else:
+                raise InvalidArgument("message_type", "must be user_message, system_message, assistant_message "
+                                      "or reasoning_message")
+            await store.update_content(conn, message)
+        options = ViewOptions(text_is_reasoning=row["agent_type"] in ("memgpt_agent", "memgpt_v2_agent"))
+        for view in views_of(message, options):
+            if view.message_type == kind:
+                return view
+        return views_of(message, options)[0]
+
+    async def reset(self, request: messages_pb2.ResetMessagesRequest, agents_core) -> agents_pb2.Agent:
+        validate.required("agent_id", request.agent_id)
+        async with transaction(self.engine) as conn:
+            row = await agent_store.row(conn, request.agent_id)
+            if row is None:
+                raise NotFound("agent", request.agent_id)
+            keep = (row["message_ids"] or [])[:1]
+            await conn.execute(update(agents).where(agents.c.id == request.agent_id).values(message_ids=keep))
+        return await agents_core.get(request.agent_id)
+
+    async def context_window(self, agent_id: str) -> messages_pb2.ContextWindowOverview:
+        validate.required("agent_id", agent_id)
+        turn = _Turn(self.loop, TurnRequest(agent_id=agent_id, inputs=[]), None)
+        await turn._load()
+        system, _ = turn._system_message()
+        counter = TokenCounter(turn.llm_config)
+        base, section, metadata = ctx.split_system(system.text)
+        memory, _, rules = section.partition("\n\n<tool_usage_rules>")
+        rules = ("<tool_usage_rules>" + rules) if rules else ""
+        messages = turn.in_context[1:] if turn.in_context and turn.in_context[0].role == "system" else turn.in_context
+        summary = next((m.text for m in messages if m.role == "summary"), None)
+        specs = turn._tool_specs()
+        functions = [{"name": s.name, "description": s.description, "parameters": s.parameters} for s in specs]
+        n_system, n_memory, n_rules, n_meta = (counter.count(x) for x in (base, memory, rules, metadata))
+        n_functions = sum(counter.count_json(f) for f in functions)
+        n_messages = sum(counter.count(ctx.transcript_line(m)) for m in messages)
+        overview = messages_pb2.ContextWindowOverview(
+            context_window_size_max=turn.llm_config.context_window,
+            context_window_size_current=n_system + n_memory + n_rules + n_meta + n_functions + n_messages,
+            num_messages=len(messages) + 1, num_archival_memory=0,
+            num_recall_memory=max(0, turn.message_count - len(turn.in_context)),
+            num_tokens_external_memory_summary=n_meta, external_memory_summary=metadata,
+            num_tokens_system=n_system, system_prompt=base, num_tokens_core_memory=n_memory, core_memory=memory,
+            num_tokens_summary_memory=counter.count(summary or ""), num_tokens_functions_definitions=n_functions,
+            num_tokens_messages=n_messages, num_tokens_tool_usage_rules=n_rules, tokenizer=counter.name,
+        )
+        if summary:
+            overview.summary_memory = summary
+        for f in functions:
+            json_format.ParseDict(f, overview.functions_definitions.add())
+        return overview
+
+
+class TurnFailed(Exception):
+    """A whole-response request whose turn ended in an error."""
+
+    def __init__(self, result: TurnResult):
+        self.result = result
+        error = result.error
+        super().__init__(f"{result.stop_reason}: {error.message if error else 'failed'}")

@@ -1,0 +1,574 @@
+"""The agent loop: one request ("turn") to one agent, step by step.
+
+    load state -> rebuild the system message if memory changed -> for each step:
+        compact if the prompt is too large -> ask the model (streaming deltas)
+        -> run the tools it called (memory tools in-process) -> commit the step
+        (one transaction) -> emit the step's messages -> decide whether to go on
+
+Two loop styles:
+- letta_v1_agent (default): the model answers in plain text; a turn ends when
+  it replies without calling a tool.
+- memgpt_agent / memgpt_v2_agent: the model must call a tool; it answers
+  through send_message (a terminal tool) and asks for another step with
+  `request_heartbeat`.
+
+Every request ends with a stop reason. A model error ends it cleanly
+(`llm_api_error`): the failed step writes nothing but its step row, and the
+input messages of the request are kept.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf import struct_pb2
+from mnemo.v1 import messages_pb2, models_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..core import blocks as block_rules
+from ..core.db import transaction
+from ..errors import MnemoError, NotFound
+from ..ids import new_id
+from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec, Usage
+from ..providers.registry import ProviderRegistry
+from ..storage import blocks as block_store
+from ..storage import convert, turns
+from ..storage import messages as message_store
+from ..storage.messages import Message
+from . import context
+from .compaction import CompactionError, Compactor
+from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
+from .rules import ToolRulesSolver
+from .views import SEND_MESSAGE, ViewOptions, otid, views
+
+log = logging.getLogger(__name__)
+
+MEMGPT_TYPES = ("memgpt_agent", "memgpt_v2_agent")
+HEARTBEAT = "request_heartbeat"
+HEARTBEAT_SCHEMA = {"type": "boolean", "description": "Set to true to take another step after this call "
+                    "(for example to call another tool); false ends your turn."}
+RECALL_PAGE = 5
+
+Sink = Callable[[messages_pb2.LettaMessage], Awaitable[None]]
+
+
+@dataclass
+class TurnRequest:
+    agent_id: str
+    inputs: list[Message]
+    max_steps: int = 50
+    stream_tokens: bool = False
+    use_assistant_message: bool = True
+    assistant_tool_name: str = SEND_MESSAGE
+    assistant_tool_kwarg: str = "message"
+    include_types: list[str] = field(default_factory=list)
+    include_compaction_messages: bool = False
+    override_system: str | None = None
+    run_id: str = field(default_factory=lambda: new_id("run"))
+
+
+@dataclass
+class TurnResult:
+    run_id: str
+    messages: list[messages_pb2.LettaMessage]
+    stop_reason: str
+    usage: Usage
+    step_count: int
+    context_tokens: int = 0
+    error: messages_pb2.LettaMessage | None = None
+
+
+@dataclass
+class _Step:
+    """What one step produced, before it is committed."""
+
+    id: str
+    assistant: Message | None = None
+    tool_messages: list[Message] = field(default_factory=list)
+    edited_blocks: dict[str, BlockState] = field(default_factory=dict)
+    tool_ms: float = 0.0
+
+
+class AgentLoop:
+    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry):
+        self.engine = engine
+        self.registry = registry
+
+    async def run(self, request: TurnRequest, sink: Sink | None = None) -> TurnResult:
+        return await _Turn(self, request, sink).run()
+
+
+class _Turn:
+    """The state of one request while it runs."""
+
+    def __init__(self, loop: AgentLoop, request: TurnRequest, sink: Sink | None):
+        self.loop = loop
+        self.request = request
+        self.sink = sink
+        self.usage = Usage()
+        self.emitted: list[messages_pb2.LettaMessage] = []
+        self.step_count = 0
+        self.context_tokens = 0
+        self.started = time.monotonic()
+
+    # -- setup ----------------------------------------------------------------
+
+    async def _load(self) -> None:
+        async with self.loop.engine.connect() as conn:
+            state = await turns.load(conn, self.request.agent_id)
+        if state is None:
+            raise NotFound("agent", self.request.agent_id)
+        self.state = state
+        agent = state.agent
+        self.agent_type = agent["agent_type"]
+        self.memgpt = self.agent_type in MEMGPT_TYPES
+        self.llm_config = convert.dict_to_message(agent["llm_config"], models_pb2.LlmConfig())
+        self.blocks = {b.label: BlockState(id=b.id, label=b.label, value=b.value, limit=b.limit,
+                                           read_only=b.read_only, description=b.description) for b in state.blocks}
+        self.tools = {t.name: t for t in state.tools}
+        approval = {t.name for t in state.tools if t.default_requires_approval}
+        self.rules = ToolRulesSolver(agent["tool_rules"] or [], list(self.tools), approval_tools=approval)
+        self.view_options = ViewOptions(
+            text_is_reasoning=self.memgpt, use_assistant_message=self.request.use_assistant_message,
+            assistant_tool_name=self.request.assistant_tool_name,
+            assistant_tool_kwarg=self.request.assistant_tool_kwarg,
+            include_compaction_messages=self.request.include_compaction_messages,
+        )
+        self.in_context: list[Message] = list(state.in_context)
+        self.message_count = int(agent.get("message_count") or 0)
+        self.client = self.loop.registry.client_for(self.llm_config)
+
+    def _line_numbers(self) -> bool:
+        return self.llm_config.model_endpoint_type == "anthropic"
+
+    def _system_message(self) -> tuple[Message, bool]:
+        """The system message for this turn, rebuilt if what it shows changed.
+        Returns (message, changed)."""
+        base = self.state.agent["system"]
+        section = context.memory_section(list(self.blocks.values()), self.rules.usage_rules_text(),
+                                         line_numbers=self._line_numbers())
+        current = self.in_context[0] if self.in_context and self.in_context[0].role == "system" else None
+        if current is not None and context.system_is_current(current.text, base, section):
+            return current, False
+        metadata = context.render_metadata(
+            agent_id=self.request.agent_id, timezone=self.state.agent.get("timezone"),
+            recall_count=max(0, self.message_count - len(self.in_context)),
+        )
+        text = context.compile_system(base, section, metadata)
+        now = datetime.now(UTC)
+        if current is None:
+            return Message(id=new_id("message"), agent_id=self.request.agent_id, role="system",
+                           content=[{"type": "text", "text": text}], created_at=now), True
+        current.content = [{"type": "text", "text": text}]
+        current.created_at = now
+        return current, True
+
+    # -- tools offered ----------------------------------------------------------
+
+    def _tool_specs(self) -> list[ToolSpec]:
+        allowed = set(self.rules.allowed_tools())
+        specs = []
+        for name, tool in self.tools.items():
+            if name not in allowed:
+                continue
+            parameters = tool.parameters
+            if self.memgpt and not self.rules.is_terminal(name):
+                parameters = json.loads(json.dumps(parameters))
+                parameters.setdefault("properties", {})[HEARTBEAT] = HEARTBEAT_SCHEMA
+                parameters.setdefault("required", [])
+                if HEARTBEAT not in parameters["required"]:
+                    parameters["required"].append(HEARTBEAT)
+            specs.append(ToolSpec(name=name, description=tool.description, parameters=parameters))
+        return specs
+
+    # -- events -------------------------------------------------------------------
+
+    async def _emit(self, message: messages_pb2.LettaMessage, *, keep: bool = True) -> None:
+        if keep:
+            self.emitted.append(message)
+        if self.sink is not None:
+            await self.sink(message)
+
+    async def _emit_views(self, messages: list[Message], *, skip_types: set[str] = frozenset()) -> None:
+        for view in views(messages, self.view_options, self.request.include_types):
+            if view.message_type in skip_types:
+                self.emitted.append(view)
+                continue
+            await self._emit(view)
+
+    def _delta_sink(self, step: _Step):
+        """Turns provider deltas into LettaMessage deltas (token streaming)."""
+        message_id = step.assistant.id if step.assistant else None
+        kinds: dict[str, int] = {}
+        call_names: dict[int, str] = {}
+        hide_calls = self.memgpt and self.request.use_assistant_message
+
+        def view_index(kind: str) -> int:
+            return kinds.setdefault(kind, len(kinds))
+
+        async def on_delta(delta: Delta) -> None:
+            if self.sink is None or message_id is None:
+                return
+            view = messages_pb2.LettaMessage(id=message_id, run_id=self.request.run_id, step_id=step.id)
+            view.date.FromDatetime(datetime.now(UTC))
+            if delta.kind == "reasoning" or (delta.kind == "text" and self.memgpt):
+                view.message_type = "reasoning_message"
+                view.reasoning = delta.text
+                view.source = "reasoner_model" if delta.kind == "reasoning" else "non_reasoner_model"
+                view.otid = otid(message_id, view_index("reasoning" if delta.kind == "reasoning" else "text"))
+            elif delta.kind == "text":
+                view.message_type = "assistant_message"
+                view.content.CopyFrom(struct_pb2.Value(string_value=delta.text))
+                view.otid = otid(message_id, view_index("text"))
+            else:
+                if delta.name:
+                    call_names[delta.index] = delta.name
+                if hide_calls and call_names.get(delta.index) == self.request.assistant_tool_name:
+                    return  # sent whole as an assistant_message after the step
+                view.message_type = "tool_call_message"
+                call = messages_pb2.ToolCall(arguments=delta.arguments)
+                if delta.name:
+                    call.name = delta.name
+                if delta.tool_call_id:
+                    call.tool_call_id = delta.tool_call_id
+                view.tool_call.CopyFrom(call)
+                view.otid = otid(message_id, view_index("tool_call"))
+            if self.request.include_types and view.message_type not in self.request.include_types:
+                return
+            await self.sink(view)
+
+        return on_delta
+
+    # -- the turn -------------------------------------------------------------------
+
+    async def run(self) -> TurnResult:
+        await self._load()
+        system, system_changed = self._system_message()
+        new_system = system_changed and not self.in_context
+        if new_system:
+            self.in_context = [system]
+        elif system_changed:
+            self.in_context[0] = system
+        pending_inputs = [self._stamp(m) for m in self.request.inputs]
+        pending_system = system if system_changed else None
+        stop_reason: str | None = None
+        error_view = None
+        for step_index in range(self.request.max_steps):
+            step = _Step(id=new_id("step"))
+            for m in pending_inputs:
+                m.step_id = step.id
+            prompt = self.in_context + pending_inputs
+            try:
+                prompt, compaction = await self._maybe_compact(prompt, pending_inputs)
+            except CompactionError as exc:
+                stop_reason = "context_window_overflow"
+                error_view = self._error_view("context_window_overflow", str(exc))
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason, str(exc))
+                break
+            if compaction is not None:
+                pending_inputs = [*compaction.new_messages, *pending_inputs]
+                pending_system = prompt[0]
+                self.in_context = [prompt[0], *compaction.kept]
+            step.assistant = Message(id=new_id("message"), agent_id=self.request.agent_id, role="assistant",
+                                     step_id=step.id, run_id=self.request.run_id, model=self.llm_config.model)
+            started = time.monotonic()
+            try:
+                response = await self.client.generate(
+                    self._llm_request(prompt),
+                    on_delta=self._delta_sink(step) if self.request.stream_tokens else None,
+                )
+            except LLMError as exc:
+                log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)
+                stop_reason = "context_window_overflow" if exc.kind == "context_window_exceeded" else "llm_api_error"
+                error_view = self._error_view("llm_error", f"{exc.provider or 'model'}: {exc.message}")
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           exc.message, error_type=exc.kind)
+                break
+            llm_ms = (time.monotonic() - started) * 1000
+            self.step_count += 1
+            self.usage.add(response.usage)
+            self.context_tokens = response.usage.total_tokens or self.context_tokens
+            stop_reason = await self._handle_response(step, response)
+            if stop_reason is None and step_index == self.request.max_steps - 1:
+                stop_reason = "max_steps"
+            produced = [*([step.assistant] if step.assistant else []), *step.tool_messages]
+            await self._commit(step, [*pending_inputs, *produced], pending_system, new_system, response, llm_ms,
+                               stop_reason)
+            await self._emit_views(produced, skip_types=self._streamed_types())
+            pending_inputs, pending_system, new_system = [], None, False
+            if stop_reason is not None:
+                break
+        stop_reason = stop_reason or "max_steps"
+        return TurnResult(self.request.run_id, self.emitted, stop_reason, self.usage, self.step_count,
+                          self.context_tokens, error_view)
+
+    def _streamed_types(self) -> set[str]:
+        """Views already sent as deltas in token streaming (not re-sent whole).
+        send_message replies of memgpt-style agents are sent whole."""
+        if not self.request.stream_tokens:
+            return set()
+        if self.memgpt and self.request.use_assistant_message:
+            return {"reasoning_message", "tool_call_message"}
+        return {"reasoning_message", "assistant_message", "tool_call_message"}
+
+    def _stamp(self, message: Message) -> Message:
+        message.run_id = self.request.run_id
+        return message
+
+    def _llm_request(self, prompt: list[Message]) -> LLMRequest:
+        specs = self._tool_specs()
+        chat = context.to_chat(prompt, system_override=self.request.override_system)
+        if self.memgpt or self.rules.must_call_tool():
+            tool_choice = "required" if specs else "auto"
+        else:
+            tool_choice = "auto"
+        if len(specs) == 1 and tool_choice == "required":
+            tool_choice = specs[0].name
+        return LLMRequest(
+            model=self.llm_config.model, messages=chat, tools=specs, tool_choice=tool_choice if specs else "none",
+            max_tokens=self.llm_config.max_tokens if self.llm_config.HasField("max_tokens") else None,
+            temperature=self.llm_config.temperature if self.llm_config.HasField("temperature") else None,
+            parallel_tool_calls=bool(self.llm_config.parallel_tool_calls) and not self.state.agent["tool_rules"],
+            reasoning=bool(self.llm_config.enable_reasoner),
+        )
+
+    # -- a model answer -----------------------------------------------------------
+
+    async def _handle_response(self, step: _Step, response: LLMResponse) -> str | None:
+        """Fills the step's messages and runs tools. Returns the stop reason, or
+        None to take another step."""
+        assistant = step.assistant
+        assert assistant is not None
+        if response.reasoning:
+            part: dict[str, Any] = {"type": "reasoning", "reasoning": response.reasoning}
+            if response.reasoning_signature:
+                part["signature"] = response.reasoning_signature
+            assistant.content.append(part)
+        if response.text:
+            assistant.content.append({"type": "text", "text": response.text})
+        assistant.created_at = datetime.now(UTC)
+        calls = response.tool_calls
+        if not calls:
+            if not assistant.content:
+                step.assistant = None
+            if self.memgpt:
+                return "no_tool_call"
+            missing = self.rules.uncalled_required()
+            if missing:
+                step.tool_messages.append(self._system_note(
+                    step, f"You must call {', '.join(missing)} before ending your turn."))
+                return None
+            if response.finish_reason == "length":
+                return "max_tokens_exceeded" if not response.text else "end_turn"
+            return "end_turn"
+        assistant.tool_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+        started = time.monotonic()
+        keep_going = False
+        stop: str | None = None
+        for call in calls:
+            result, args = await self._call_tool(step, call.name, call.arguments)
+            step.tool_messages.append(result)
+            status = (result.tool_returns or [{}])[0].get("status")
+            self.rules.record_call(call.name, (result.tool_returns or [{}])[0].get("func_response"))
+            if status == "error":
+                keep_going = True
+                continue
+            if self.rules.is_terminal(call.name):
+                stop = "end_turn" if (self.memgpt and call.name == SEND_MESSAGE) else "tool_rule"
+                continue
+            if self.memgpt:
+                keep_going = keep_going or bool(args.get(HEARTBEAT)) or self.rules.forces_continue(call.name)
+            else:
+                keep_going = True
+        step.tool_ms = (time.monotonic() - started) * 1000
+        if stop is not None and not self.rules.uncalled_required():
+            return stop
+        if self.rules.uncalled_required():
+            return None
+        return None if keep_going else "end_turn"
+
+    def _system_note(self, step: _Step, text: str) -> Message:
+        return Message(id=new_id("message"), agent_id=self.request.agent_id, role="user", step_id=step.id,
+                       run_id=self.request.run_id, created_at=datetime.now(UTC),
+                       content=[{"type": "text", "text": f"[automated message, hidden from the user] {text}"}])
+
+    async def _call_tool(self, step: _Step, name: str, arguments: str) -> tuple[Message, dict[str, Any]]:
+        call_id = step.assistant.tool_calls[len(step.tool_messages)]["id"] if step.assistant else ""
+        args: dict[str, Any] = {}
+        status, output = "success", ""
+        try:
+            parsed = json.loads(arguments or "{}")
+            if not isinstance(parsed, dict):
+                raise ValueError("arguments must be a JSON object")
+            args = parsed
+        except ValueError as exc:
+            status, output = "error", f"Your arguments for {name} are not valid JSON ({exc}). Call it again."
+        if status == "success":
+            violation = self.rules.violation(name) if name in self.tools else None
+            if name not in self.tools:
+                status, output = "error", (f"There is no tool named '{name}'. "
+                                           f"Available tools: {', '.join(self.tools) or 'none'}.")
+            elif violation:
+                status, output = "error", violation
+            else:
+                status, output = await self._execute(step, name, {k: v for k, v in args.items() if k != HEARTBEAT})
+        limit = self.tools[name].return_char_limit if name in self.tools else 50_000
+        if len(output) > limit:
+            output = output[:limit] + f"... [cut at {limit} characters]"
+        message = Message(
+            id=new_id("message"), agent_id=self.request.agent_id, role="tool", name=name, tool_call_id=call_id,
+            step_id=step.id, run_id=self.request.run_id, created_at=datetime.now(UTC),
+            content=[{"type": "text", "text": output}],
+            tool_returns=[{"tool_call_id": call_id, "status": status, "func_response": output}],
+            is_err=status == "error",
+        )
+        return message, args
+
+    async def _execute(self, step: _Step, name: str, args: dict[str, Any]) -> tuple[str, str]:
+        try:
+            if name in MEMORY_TOOLS:
+                before = {label: b.value for label, b in self.blocks.items()}
+                output = dispatch(name, args, self.blocks)
+                for label, block in self.blocks.items():
+                    if block.value != before.get(label):
+                        step.edited_blocks[label] = block
+                return "success", output
+            if name == SEND_MESSAGE:
+                return "success", "Sent message successfully."
+            if name == "conversation_search":
+                return "success", await self._conversation_search(args)
+            tool = self.tools[name]
+            if tool.tool_type == "custom":
+                return "error", (f"Custom tool '{name}' cannot run: this server has no tool sandbox configured.")
+            return "error", f"Tool '{name}' is not available on this server yet."
+        except MemoryEditError as exc:
+            return "error", str(exc)
+
+    async def _conversation_search(self, args: dict[str, Any]) -> str:
+        query = args.get("query")
+        roles = [r for r in args.get("roles") or [] if r in ("user", "assistant", "tool")]
+        limit = args.get("limit") or RECALL_PAGE
+        if not isinstance(limit, int) or limit < 1:
+            raise MemoryEditError("limit must be a positive integer")
+        start = _parse_date(args.get("start_date"), end=False)
+        end = _parse_date(args.get("end_date"), end=True)
+        async with self.loop.engine.connect() as conn:
+            found = await message_store.search(
+                conn, self.request.agent_id, query=query if isinstance(query, str) else None, roles=roles,
+                start=start, end=end, limit=min(limit, 50),
+            )
+        if not found:
+            return json.dumps({"message": "No results found.", "results": []})
+        results = [{"timestamp": m.created_at.isoformat() if m.created_at else None, "role": m.role,
+                    "content": m.search_text()[:2000]} for m in found]
+        return json.dumps({"message": f"Showing {len(results)} results:", "results": results}, ensure_ascii=False)
+
+    # -- compaction -------------------------------------------------------------------
+
+    async def _maybe_compact(self, prompt: list[Message], pending: list[Message]):
+        compactor = Compactor(self.client, self.llm_config, self.request.agent_id, self.request.run_id)
+        result = await compactor.maybe_compact(prompt, pending, tools=self._tool_specs(),
+                                               last_prompt_tokens=self.context_tokens)
+        if result is None:
+            return prompt, None
+        # Rebuild the system message: the recall count changed.
+        self.message_count += len(result.new_messages)
+        system = prompt[0]
+        metadata = context.render_metadata(
+            agent_id=self.request.agent_id, timezone=self.state.agent.get("timezone"),
+            recall_count=max(0, self.message_count - (len(result.kept) + 2)),
+        )
+        base, section, _ = context.split_system(system.text)
+        system.content = [{"type": "text", "text": context.compile_system(base, section, metadata)}]
+        await self._emit(result.event)
+        if self.request.include_compaction_messages:
+            for view in views(result.new_messages, self.view_options):
+                await self._emit(view)
+        return [system, *result.new_messages, *result.kept, *pending], result
+
+    # -- persistence ----------------------------------------------------------------
+
+    def _step_row(self, step: _Step, status: str, stop_reason: str | None, usage: Usage | None = None,
+                  llm_ms: float | None = None, error_type: str | None = None, error: str | None = None):
+        usage = usage or Usage()
+        return {
+            "id": step.id, "agent_id": self.request.agent_id, "run_id": self.request.run_id, "status": status,
+            "stop_reason": stop_reason, "provider": self.llm_config.provider_name or None,
+            "model": self.llm_config.model, "model_handle": self.llm_config.handle or None,
+            "context_window_limit": self.llm_config.context_window, "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens,
+            "cached_input_tokens": usage.cached_input_tokens, "reasoning_tokens": usage.reasoning_tokens,
+            "llm_ms": llm_ms, "tool_ms": step.tool_ms, "step_ms": (time.monotonic() - self.started) * 1000,
+            "error_type": error_type, "error_data": {"message": error} if error else None,
+        }
+
+    def _final_values(self, stop_reason: str | None) -> dict[str, Any] | None:
+        """Agent bookkeeping written with the request's last step."""
+        if stop_reason is None:
+            return None
+        values: dict[str, Any] = {
+            "last_stop_reason": stop_reason, "last_run_completion": datetime.now(UTC),
+            "last_run_duration_ms": int((time.monotonic() - self.started) * 1000),
+        }
+        return values
+
+    async def _write(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
+                     step_row: dict[str, Any], stop_reason: str | None) -> None:
+        to_insert = list(messages)
+        if new_system and system is not None:
+            to_insert.insert(0, system)
+            system = None
+        in_context = [*self.in_context, *[m for m in messages if m.id not in {x.id for x in self.in_context}]]
+        in_context_ids = [m.id for m in in_context]
+        final = self._final_values(stop_reason)
+        if final is not None and self.state.agent.get("message_buffer_autoclear"):
+            in_context_ids = in_context_ids[:1]
+        async with transaction(self.loop.engine) as conn:
+            for label, block in step.edited_blocks.items():
+                current = await block_store.get(conn, block.id, for_update=True)
+                if current is None:
+                    continue
+                try:
+                    await block_rules.apply_changes(conn, current, {"value": block.value}, by_agent=True)
+                except MnemoError as exc:  # validated already; a concurrent change may conflict
+                    log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
+            await turns.commit_step(conn, agent_id=self.request.agent_id, new_messages=to_insert, step=step_row,
+                                    message_ids=in_context_ids, system_update=system, agent_values=final)
+        self.in_context = in_context
+        self.message_count += len(to_insert)
+
+    async def _commit(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
+                      response: LLMResponse, llm_ms: float, stop_reason: str | None) -> None:
+        row = self._step_row(step, "success", stop_reason, response.usage, llm_ms)
+        # Once the model has answered, the step is saved even if the client leaves.
+        await asyncio.shield(self._write(step, messages, system, new_system, row, stop_reason))
+
+    async def _commit_failure(self, step: _Step, inputs: list[Message], system: Message | None, new_system: bool,
+                              stop_reason: str, error: str, error_type: str = "error") -> None:
+        row = self._step_row(step, "failed", stop_reason, error_type=error_type, error=error)
+        # The request's input is kept even though the step failed.
+        await asyncio.shield(self._write(step, inputs, system, new_system, row, stop_reason))
+
+    def _error_view(self, error_type: str, message: str) -> messages_pb2.LettaMessage:
+        return messages_pb2.LettaMessage(message_type="error_message", run_id=self.request.run_id,
+                                         error_type=error_type, message=message)
+
+
+def _parse_date(value: Any, *, end: bool) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MemoryEditError(f"'{value}' is not an ISO date or date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if end and len(value) <= 10:
+        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
+    return parsed

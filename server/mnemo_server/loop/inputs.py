@@ -1,0 +1,77 @@
+"""Request input (MessageCreate items or the `input` shorthand) as stored
+messages, validated field by field."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf import struct_pb2
+from mnemo.v1 import messages_pb2
+
+from ..errors import InvalidArgument
+from ..ids import new_id
+from ..storage import convert
+from ..storage.messages import Message
+
+ROLES = ("user", "system", "assistant")
+MAX_STEPS_LIMIT = 1000
+
+
+def _parts(field: str, value: struct_pb2.Value) -> list[dict]:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        if not value.string_value.strip():
+            raise InvalidArgument(field, "must not be empty")
+        return [{"type": "text", "text": value.string_value}]
+    if kind == "list_value":
+        parts = []
+        for i, item in enumerate(convert.list_value_to_list(value.list_value)):
+            where = f"{field}[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidArgument(where, "must be an object like {\"type\": \"text\", \"text\": \"...\"}")
+            if item.get("type", "text") != "text":
+                raise InvalidArgument(f"{where}.type", f"'{item.get('type')}' content is not supported; use text")
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise InvalidArgument(f"{where}.text", "is required and must be a string")
+            parts.append({"type": "text", "text": text})
+        if not parts or not any(p["text"].strip() for p in parts):
+            raise InvalidArgument(field, "must contain some text")
+        return parts
+    if kind is None:
+        raise InvalidArgument(field, "is required")
+    raise InvalidArgument(field, "must be a string or a list of content parts")
+
+
+def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Message]:
+    if request.messages and request.HasField("input"):
+        raise InvalidArgument("input", "give either `messages` or `input`, not both")
+    now = datetime.now(UTC)
+    out: list[Message] = []
+    if request.HasField("input"):
+        out.append(Message(id=new_id("message"), agent_id=request.agent_id, role="user",
+                           content=_parts("input", request.input), created_at=now))
+    for i, item in enumerate(request.messages):
+        where = f"messages[{i}]"
+        kind = item.type if item.HasField("type") else "message"
+        if kind != "message":
+            raise InvalidArgument(f"{where}.type", f"'{kind}' is not supported here; use 'message'")
+        role = item.role if item.HasField("role") else "user"
+        if role not in ROLES:
+            raise InvalidArgument(f"{where}.role", f"must be one of {', '.join(ROLES)}; got '{role}'")
+        out.append(Message(
+            id=new_id("message"), agent_id=request.agent_id, role=role,
+            content=_parts(f"{where}.content", item.content), created_at=now,
+            name=item.name if item.HasField("name") else None, otid=item.otid if item.HasField("otid") else None,
+            sender_id=item.sender_id if item.HasField("sender_id") else None,
+        ))
+    if not out:
+        raise InvalidArgument("messages", "at least one message (or `input`) is required")
+    return out
+
+
+def max_steps(request: messages_pb2.SendMessageRequest) -> int:
+    if not request.HasField("max_steps"):
+        return 50
+    if not 1 <= request.max_steps <= MAX_STEPS_LIMIT:
+        raise InvalidArgument("max_steps", f"must be between 1 and {MAX_STEPS_LIMIT}, got {request.max_steps}")
+    return request.max_steps
