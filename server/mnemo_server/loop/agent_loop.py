@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -39,12 +39,12 @@ from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec,
 from ..providers.registry import ProviderRegistry
 from ..storage import blocks as block_store
 from ..storage import convert, turns
-from ..storage import messages as message_store
 from ..storage.messages import Message
 from . import context
 from .compaction import CompactionError, Compactor
 from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
 from .rules import ToolRulesSolver
+from .tool_exec import EXECUTORS, ToolContext, ToolFailure
 from .views import SEND_MESSAGE, ViewOptions, otid, views
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ MEMGPT_TYPES = ("memgpt_agent", "memgpt_v2_agent")
 HEARTBEAT = "request_heartbeat"
 HEARTBEAT_SCHEMA = {"type": "boolean", "description": "Set to true to take another step after this call "
                     "(for example to call another tool); false ends your turn."}
-RECALL_PAGE = 5
 
 Sink = Callable[[messages_pb2.LettaMessage], Awaitable[None]]
 
@@ -142,7 +141,12 @@ class _Turn:
         )
         self.in_context: list[Message] = list(state.in_context)
         self.message_count = int(agent.get("message_count") or 0)
-        self.client = self.loop.registry.client_for(self.llm_config)
+        try:
+            self.client = self.loop.registry.client_for(self.llm_config)
+        except LLMError as exc:  # e.g. the provider's key is not configured
+            self.client = _Unavailable(exc)
+        self.tool_context = ToolContext(engine=self.loop.engine, agent_id=self.request.agent_id,
+                                        run_id=self.request.run_id, agent=agent)
 
     def _line_numbers(self) -> bool:
         return self.llm_config.model_endpoint_type == "anthropic"
@@ -439,35 +443,15 @@ class _Turn:
                     if block.value != before.get(label):
                         step.edited_blocks[label] = block
                 return "success", output
-            if name == SEND_MESSAGE:
-                return "success", "Sent message successfully."
-            if name == "conversation_search":
-                return "success", await self._conversation_search(args)
+            run = EXECUTORS.get(name)
+            if run is not None:
+                return "success", await run(self.tool_context, args)
             tool = self.tools[name]
             if tool.tool_type == "custom":
-                return "error", (f"Custom tool '{name}' cannot run: this server has no tool sandbox configured.")
-            return "error", f"Tool '{name}' is not available on this server yet."
-        except MemoryEditError as exc:
+                return "error", f"Custom tool '{name}' cannot run: this server has no tool sandbox configured."
+            return "error", f"Tool '{name}' is not available on this server."
+        except (MemoryEditError, ToolFailure) as exc:
             return "error", str(exc)
-
-    async def _conversation_search(self, args: dict[str, Any]) -> str:
-        query = args.get("query")
-        roles = [r for r in args.get("roles") or [] if r in ("user", "assistant", "tool")]
-        limit = args.get("limit") or RECALL_PAGE
-        if not isinstance(limit, int) or limit < 1:
-            raise MemoryEditError("limit must be a positive integer")
-        start = _parse_date(args.get("start_date"), end=False)
-        end = _parse_date(args.get("end_date"), end=True)
-        async with self.loop.engine.connect() as conn:
-            found = await message_store.search(
-                conn, self.request.agent_id, query=query if isinstance(query, str) else None, roles=roles,
-                start=start, end=end, limit=min(limit, 50),
-            )
-        if not found:
-            return json.dumps({"message": "No results found.", "results": []})
-        results = [{"timestamp": m.created_at.isoformat() if m.created_at else None, "role": m.role,
-                    "content": m.search_text()[:2000]} for m in found]
-        return json.dumps({"message": f"Showing {len(results)} results:", "results": results}, ensure_ascii=False)
 
     # -- compaction -------------------------------------------------------------------
 
@@ -560,15 +544,15 @@ class _Turn:
                                          error_type=error_type, message=message)
 
 
-def _parse_date(value: Any, *, end: bool) -> datetime | None:
-    if not value or not isinstance(value, str):
+class _Unavailable:
+    """Stands in for a model that cannot be reached at all; every call fails
+    with the reason, so the turn ends with a clean llm_api_error."""
+
+    def __init__(self, error: LLMError):
+        self.error = error
+
+    async def generate(self, request, on_delta=None):
+        raise self.error
+
+    async def aclose(self) -> None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise MemoryEditError(f"'{value}' is not an ISO date or date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if end and len(value) <= 10:
-        parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
-    return parsed

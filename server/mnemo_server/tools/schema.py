@@ -42,6 +42,7 @@ from typing import Any, Final
 __all__ = [
     "ToolSchema",
     "ToolSourceError",
+    "parse_tool_name_and_description",
     "parse_tool_source",
     "schema_from_args_json_schema",
     "validate_json_schema",
@@ -272,6 +273,35 @@ def parse_tool_source(source_code: str) -> ToolSchema:
         json_schema=json_schema,
         wants_agent_state=wants_agent_state,
     )
+
+
+def parse_tool_name_and_description(source_code: str) -> tuple[str, str]:
+    """Read only a tool's name and docstring description from its source.
+
+    Used when the arguments' schema is given explicitly (``args_json_schema``):
+    the signature and the docstring's ``Args:`` section are then not needed.
+
+    Raises:
+        ToolSourceError: The source does not parse, defines no function, or
+            the function name is not a valid tool name.
+    """
+    if not isinstance(source_code, str):
+        raise ToolSourceError(f"source code must be a string, got {type(source_code).__name__}")
+    module = _parse_module(source_code)
+    functions = [node for node in module.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not functions:
+        raise ToolSourceError(
+            "no function defined; the source must define the tool as a top-level function (def or async def)"
+        )
+    func = functions[-1]
+    if not _FUNCTION_NAME_RE.fullmatch(func.name):
+        raise ToolSourceError(
+            f"line {func.lineno}: function name {func.name!r} is not a valid tool name; "
+            "use 1-64 ASCII letters, digits, underscores or hyphens",
+            line=func.lineno,
+        )
+    docstring = ast.get_docstring(func, clean=True) or ""
+    return func.name, _parse_docstring(docstring)[0]
 
 
 def _parse_module(source_code: str) -> ast.Module:

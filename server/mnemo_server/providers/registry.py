@@ -1,0 +1,211 @@
+"""Which LLMClient serves an agent's LlmConfig, and the retries around it.
+
+`ProviderRegistry.client_for(llm_config)` picks the client by the config's
+model_endpoint_type, points it at the config's model_endpoint, takes the key
+from the configured provider, and keeps one client per (type, base URL, key)
+so connections are pooled across agents. Every client is wrapped in a
+`RetryingClient`: the SDKs' own retries are off, so there is exactly one
+retry policy, and it knows not to retry an answer the user already saw part of.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from mnemo.v1 import models_pb2
+
+from ..config import Settings
+from ..core.catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, OPENAI_COMPATIBLE, Catalog, Provider
+from .anthropic_messages import AnthropicMessagesClient
+from .base import Delta, LLMClient, LLMError, LLMRequest, LLMResponse, OnDelta
+from .offline import OfflineDevClient
+from .openai_chat import OpenAIChatClient
+
+__all__ = ["NO_KEY", "RETRYABLE_KINDS", "ProviderRegistry", "RetryPolicy", "RetryingClient"]
+
+log = logging.getLogger(__name__)
+
+# Sent to OpenAI-compatible servers that need no key (the SDK insists on one).
+NO_KEY = "not-needed"
+RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
+# Environment variables that configure each provider, for error messages.
+_KEY_HINTS = {
+    "openai": "OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)",
+    "anthropic": "ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible server)",
+}
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter.
+
+    `attempts` counts the first call. The n-th retry waits a random time
+    between half and all of min(max_delay, base_delay * 2**(n-1)), unless
+    the provider said how long to wait (Retry-After), which is honoured up to
+    `max_retry_after`.
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+
+    def delay(self, retry: int, retry_after: float | None, rng: Callable[[], float] = random.random) -> float:
+        if retry_after is not None:
+            return max(0.0, min(retry_after, self.max_retry_after))
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
+        return ceiling / 2 + rng() * ceiling / 2
+
+
+class RetryingClient:
+    """Retries transient failures (rate limits, 5xx, timeouts, broken connections)
+    of the client it wraps.
+
+    A streamed answer is never retried once a delta has been delivered: the
+    caller has already shown it, and a second attempt would repeat or contradict
+    it. The error is raised at once instead.
+    """
+
+    def __init__(self, inner: LLMClient, policy: RetryPolicy | None = None, *,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep):
+        self.inner = inner
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    async def generate(self, request: LLMRequest, on_delta: OnDelta | None = None) -> LLMResponse:
+        delivered = False
+
+        async def forward(delta: Delta) -> None:
+            nonlocal delivered
+            delivered = True  # before handing it on: from here the answer may be visible
+            assert on_delta is not None
+            await on_delta(delta)
+
+        callback = forward if on_delta is not None else None
+        attempt = 1
+        while True:
+            try:
+                return await self.inner.generate(request, callback)
+            except LLMError as err:
+                if err.kind not in RETRYABLE_KINDS or attempt >= self.policy.attempts:
+                    raise
+                if delivered:
+                    log.warning("%s call to %s failed mid-stream (%s); a partly delivered answer "
+                                "is not retried", err.provider or "model", request.model, err.kind)
+                    raise
+                wait = self.policy.delay(attempt, retry_after_of(err))
+                log.warning("%s call to %s failed (%s: %s); retry %d/%d in %.2fs", err.provider or "model",
+                            request.model, err.kind, err.message, attempt, self.policy.attempts - 1, wait)
+                await self._sleep(wait)
+                attempt += 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def retry_after_of(err: BaseException) -> float | None:
+    """Seconds the provider asked us to wait, from the HTTP response behind the
+    SDK exception that caused `err` (retry-after-ms, else retry-after)."""
+    cause = err.__cause__
+    response = getattr(cause, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return float(raw_ms) / 1000
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:  # an HTTP date
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+class ProviderRegistry:
+    """Builds and caches the LLMClient for each LlmConfig.
+
+    Keys come from the catalog's configured providers (OPENAI_API_KEY,
+    ANTHROPIC_API_KEY, ...). A provider type with an official hosted endpoint
+    (openai, anthropic) needs a key when called there; other OpenAI-compatible
+    endpoints are called with a placeholder key when none is configured.
+    """
+
+    def __init__(self, settings: Settings, catalog: Catalog | None = None, *,
+                 retry: RetryPolicy | None = None, timeout: float | None = None):
+        self._providers: dict[str, Provider] = (catalog or Catalog(settings)).providers
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout  # None: each client's default (600 s reads, 10 s to connect)
+        self._clients: dict[tuple[str, str, str], RetryingClient] = {}
+        self._offline: RetryingClient | None = None
+
+    def client_for(self, llm_config: models_pb2.LlmConfig) -> RetryingClient:
+        """The client for `llm_config`; raises LLMError("auth") when its
+        provider needs a key that is not configured."""
+        etype = llm_config.model_endpoint_type
+        if etype == OFFLINE_PROVIDER:
+            if self._offline is None:
+                self._offline = RetryingClient(OfflineDevClient(), self._retry)
+            return self._offline
+        if etype != "openai" and etype != "anthropic" and etype not in OPENAI_COMPATIBLE:
+            raise LLMError("bad_request", f"{_handle(llm_config)}: unsupported model endpoint type '{etype}'",
+                           provider=etype)
+
+        provider = self._providers.get(llm_config.provider_name or etype)
+        if provider is not None and provider.provider_type != etype:
+            provider = None  # a provider of that name, but not the one this config was made for
+        configured_url = provider.base_url if provider else None
+        base_url = (llm_config.model_endpoint or configured_url or DEFAULT_BASE_URL[etype]).rstrip("/")
+        api_key = provider.api_key if provider else None
+        if not api_key:
+            official = DEFAULT_BASE_URL.get(etype, "").rstrip("/")
+            if etype in _KEY_HINTS and base_url == official:
+                raise LLMError("auth", f"{_handle(llm_config)} needs {_KEY_HINTS[etype]}", provider=etype)
+            api_key = NO_KEY
+
+        key = (etype, base_url, api_key)
+        client = self._clients.get(key)
+        if client is None:
+            client = RetryingClient(self._build(etype, base_url, api_key), self._retry)
+            self._clients[key] = client
+        return client
+
+    def _build(self, etype: str, base_url: str, api_key: str) -> LLMClient:
+        extra = {} if self._timeout is None else {"timeout": self._timeout}
+        if etype == "anthropic":
+            return AnthropicMessagesClient(api_key=api_key, base_url=base_url, **extra)
+        return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype, **extra)
+
+    async def aclose(self) -> None:
+        """Closes every client built so far."""
+        clients = list(self._clients.values())
+        self._clients.clear()
+        results = await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning("closing an LLM client failed: %r", result)
+
+
+def _handle(llm_config: models_pb2.LlmConfig) -> str:
+    provider = llm_config.provider_name or llm_config.model_endpoint_type
+    return llm_config.handle or f"{provider}/{llm_config.model}"
