@@ -71,6 +71,8 @@ agents = Table(
     Column("last_run_duration_ms", Integer),
     *_timestamps(),
     Column("message_count", BigInteger, nullable=False, server_default=text("0")),
+    Column("active_run_id", Text),
+    Column("lease_expires_at", TS),
     Index("agents_created_at_id", "created_at", "id"),
     Index("agents_updated_at_id", "updated_at", "id"),
     Index("agents_name", "name"),
@@ -255,4 +257,45 @@ steps = Table(
     Column("created_at", TS, nullable=False, server_default=text("now()")),
     Index("steps_agent_created", "agent_id", "created_at"),
     Index("steps_run_id", "run_id"),
+)
+
+# One row per message request. `seq` orders runs (and so the per-agent queue).
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("stop_reason", Text),
+    Column("background", Boolean, nullable=False, server_default=text("false")),
+    Column("request", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("owner", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("prompt_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("completion_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("total_tokens", Integer, nullable=False, server_default=text("0")),
+    Column("step_count", Integer, nullable=False, server_default=text("0")),
+    Column("ttft_ms", Double),
+    Column("total_duration_ms", Double),
+    Column("error", JSONB),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_at", TS, nullable=False, server_default=text("now()")),
+    Column("started_at", TS),
+    Column("completed_at", TS),
+    Index("runs_seq", "seq", unique=True),
+    Index("runs_agent_seq", "agent_id", "seq"),
+    Index("runs_active", "agent_id", "seq", postgresql_where=text("status IN ('created', 'running')")),
+    Index("runs_created_at_id", "created_at", "id"),
+)
+
+# Every event a run streamed, in order, so a client can resume from any seq.
+run_events = Table(
+    "run_events",
+    metadata,
+    Column("run_id", Text, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("event", LargeBinary, nullable=False),
+    Column("created_at", TS, nullable=False, server_default=text("now()")),
+    PrimaryKeyConstraint("run_id", "seq", name="run_events_pkey"),
 )
