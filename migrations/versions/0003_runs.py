@@ -1,4 +1,5 @@
-"""Runs (one per message request), their event log, and the per-agent lease.
+"""Runs (one per message request), their event log, the agent's active run,
+and server heartbeats.
 
 Revision ID: 0003
 Revises: 0002
@@ -48,10 +49,19 @@ STATEMENTS = [
         CONSTRAINT run_events_pkey PRIMARY KEY (run_id, seq)
     )
     """,
-    # The agent's lease: which run may act for the agent, and until when (renewed
-    # while the run is alive, so a dead server's lease runs out by itself).
+    # The run acting for the agent. It holds the agent while its server is
+    # alive (see servers); a dead server's run no longer counts.
     "ALTER TABLE agents ADD COLUMN active_run_id text",
-    "ALTER TABLE agents ADD COLUMN lease_expires_at timestamptz",
+    "ALTER TABLE agents ADD COLUMN active_owner text",
+    # Every running server process, with a heartbeat it renews every few seconds.
+    """
+    CREATE TABLE servers (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now(),
+        info jsonb NOT NULL DEFAULT '{}'::jsonb
+    )
+    """,
 ]
 
 
@@ -61,5 +71,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE agents DROP COLUMN active_run_id, DROP COLUMN lease_expires_at")
-    op.execute("DROP TABLE run_events, runs")
+    op.execute("ALTER TABLE agents DROP COLUMN active_run_id, DROP COLUMN active_owner")
+    op.execute("DROP TABLE servers, run_events, runs")

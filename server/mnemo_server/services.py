@@ -10,9 +10,12 @@ from .core.blocks import Blocks
 from .core.catalog import Catalog
 from .core.identities import Identities
 from .core.messages import Messages
+from .core.runs import Runs
 from .core.secrets import SecretBox
 from .core.tools import Tools
+from .loop.agent_loop import AgentLoop
 from .providers.registry import ProviderRegistry
+from .runs.coordinator import RunCoordinator
 
 
 class Services:
@@ -26,12 +29,17 @@ class Services:
         self.identities = Identities(engine)
         self.agents = Agents(engine, self.catalog, self.secrets)
         self.providers = ProviderRegistry(settings, self.catalog)
-        self.messages = Messages(engine, self.providers)
+        self.coordinator = RunCoordinator(engine)
+        self.loop = AgentLoop(engine, self.providers)
+        self.runs = Runs(engine, self.loop, self.coordinator)
+        self.messages = Messages(engine, self.loop, self.runs)
 
     async def start(self) -> None:
         await self.tools.seed_builtins()
+        await self.coordinator.start()
 
     async def close(self) -> None:
+        await self.coordinator.stop()
         await self.providers.aclose()
         await self.engine.dispose()
 

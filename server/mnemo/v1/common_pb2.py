@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mnemo/v1/common.proto\x12\x08mnemo.v1\"%\n\rCountResponse\x12\x14\n\x05\x63ount\x18\x01 \x01(\x05R\x05\x63ountb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mnemo/v1/common.proto\x12\x08mnemo.v1\"%\n\rCountResponse\x12\x14\n\x05\x63ount\x18\x01 \x01(\x05R\x05\x63ountB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mnemo.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1'
   _globals['_COUNTRESPONSE']._serialized_start=35
   _globals['_COUNTRESPONSE']._serialized_end=72
 # @@protoc_insertion_point(module_scope)

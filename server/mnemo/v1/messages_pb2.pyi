@@ -29,7 +29,7 @@ class MessageCreate(_message.Message):
     def __init__(self, type: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ...) -> None: ...
 
 class SendMessageRequest(_message.Message):
-    __slots__ = ("agent_id", "messages", "input", "max_steps", "stream_tokens", "include_pings", "streaming", "use_assistant_message", "include_return_message_types", "override_system", "include_compaction_messages", "background", "assistant_message_tool_name", "assistant_message_tool_kwarg")
+    __slots__ = ("agent_id", "messages", "input", "max_steps", "stream_tokens", "include_pings", "streaming", "use_assistant_message", "include_return_message_types", "override_system", "include_compaction_messages", "background", "assistant_message_tool_name", "assistant_message_tool_kwarg", "if_busy")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class SendMessageRequest(_message.Message):
     BACKGROUND_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_MESSAGE_TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_MESSAGE_TOOL_KWARG_FIELD_NUMBER: _ClassVar[int]
+    IF_BUSY_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     messages: _containers.RepeatedCompositeFieldContainer[MessageCreate]
     input: _struct_pb2.Value
@@ -58,7 +59,8 @@ class SendMessageRequest(_message.Message):
     background: bool
     assistant_message_tool_name: str
     assistant_message_tool_kwarg: str
-    def __init__(self, agent_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[MessageCreate, _Mapping]]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., max_steps: _Optional[int] = ..., stream_tokens: _Optional[bool] = ..., include_pings: _Optional[bool] = ..., streaming: _Optional[bool] = ..., use_assistant_message: _Optional[bool] = ..., include_return_message_types: _Optional[_Iterable[str]] = ..., override_system: _Optional[str] = ..., include_compaction_messages: _Optional[bool] = ..., background: _Optional[bool] = ..., assistant_message_tool_name: _Optional[str] = ..., assistant_message_tool_kwarg: _Optional[str] = ...) -> None: ...
+    if_busy: str
+    def __init__(self, agent_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[MessageCreate, _Mapping]]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., max_steps: _Optional[int] = ..., stream_tokens: _Optional[bool] = ..., include_pings: _Optional[bool] = ..., streaming: _Optional[bool] = ..., use_assistant_message: _Optional[bool] = ..., include_return_message_types: _Optional[_Iterable[str]] = ..., override_system: _Optional[str] = ..., include_compaction_messages: _Optional[bool] = ..., background: _Optional[bool] = ..., assistant_message_tool_name: _Optional[str] = ..., assistant_message_tool_kwarg: _Optional[str] = ..., if_busy: _Optional[str] = ...) -> None: ...
 
 class ToolCall(_message.Message):
     __slots__ = ("name", "arguments", "tool_call_id")

@@ -18,6 +18,8 @@ from mnemo.v1 import (
     messages_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
     tags_pb2,
     tags_pb2_grpc,
     tools_pb2,
@@ -28,6 +30,7 @@ from .. import __version__
 from ..services import Services
 from .errors import rpc_errors
 from .messages import MessageServicer
+from .runs import RunServicer
 
 EMPTY = empty_pb2.Empty()
 
@@ -223,6 +226,7 @@ def register_all(server, services: Services) -> list[str]:
         (tags_pb2_grpc.add_TagServiceServicer_to_server, TagServicer, tags_pb2),
         (models_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer, models_pb2),
         (messages_pb2_grpc.add_MessageServiceServicer_to_server, MessageServicer, messages_pb2),
+        (runs_pb2_grpc.add_RunServiceServicer_to_server, RunServicer, runs_pb2),
     ]
     names = []
     for add, servicer, module in pairs:

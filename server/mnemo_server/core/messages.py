@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from mnemo.v1 import agents_pb2, messages_pb2
@@ -13,23 +12,22 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
-from ..ids import new_id
 from ..loop import context as ctx
 from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult, _Turn
 from ..loop.inputs import _parts, max_steps, messages_from_request
 from ..loop.tokens import TokenCounter
 from ..loop.views import ViewOptions, views, views_of
-from ..providers.registry import ProviderRegistry
 from ..storage import agents as agent_store
 from ..storage import messages as store
+from ..storage import runs as run_store
 from ..storage.paging import page_from
 from ..storage.schema import agents
 from . import validate
 from .db import transaction
+from .runs import PING_INTERVAL_S, Runs, closing_events, failure_events, ping
 
 log = logging.getLogger(__name__)
 
-PING_INTERVAL_S = 15.0
 MESSAGE_TYPES = (
     "system_message", "user_message", "assistant_message", "reasoning_message", "hidden_reasoning_message",
     "tool_call_message", "tool_return_message", "approval_request_message", "approval_response_message",
@@ -37,30 +35,11 @@ MESSAGE_TYPES = (
 )
 
 
-def stop_reason_event(result: TurnResult) -> messages_pb2.LettaMessage:
-    return messages_pb2.LettaMessage(message_type="stop_reason", stop_reason=result.stop_reason,
-                                     run_id=result.run_id)
-
-
-def usage_event(result: TurnResult) -> messages_pb2.LettaMessage:
-    u = result.usage
-    return messages_pb2.LettaMessage(
-        message_type="usage_statistics", completion_tokens=u.completion_tokens, prompt_tokens=u.prompt_tokens,
-        total_tokens=u.total_tokens, step_count=result.step_count, run_ids=[result.run_id],
-        context_tokens=result.context_tokens,
-    )
-
-
-def _ping(run_id: str) -> messages_pb2.LettaMessage:
-    view = messages_pb2.LettaMessage(message_type="ping", id=new_id("ping"), run_id=run_id)
-    view.date.FromDatetime(datetime.now(UTC))
-    return view
-
-
 class Messages:
-    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry):
+    def __init__(self, engine: AsyncEngine, loop: AgentLoop, runs: Runs):
         self.engine = engine
-        self.loop = AgentLoop(engine, registry)
+        self.loop = loop
+        self.runs = runs
 
     def turn_request(self, request: messages_pb2.SendMessageRequest) -> TurnRequest:
         validate.required("agent_id", request.agent_id)
@@ -77,10 +56,24 @@ class Messages:
             override_system=request.override_system if request.HasField("override_system") else None,
         )
 
-    async def send(self, request: messages_pb2.SendMessageRequest) -> messages_pb2.SendMessageResponse:
+    @staticmethod
+    def _config(request: messages_pb2.SendMessageRequest, turn: TurnRequest) -> dict:
+        """The request's options, recorded on its run."""
+        return {"max_steps": turn.max_steps, "stream_tokens": turn.stream_tokens,
+                "use_assistant_message": turn.use_assistant_message, "include_return_message_types": turn.include_types,
+                "input_message_ids": [m.id for m in turn.inputs]}
+
+    async def _start(self, request: messages_pb2.SendMessageRequest, *, background: bool):
         turn = self.turn_request(request)
+        if_busy = request.if_busy if request.HasField("if_busy") else "queue"
+        started = await self.runs.start(turn, background=background, if_busy=if_busy,
+                                        config=self._config(request, turn))
+        return turn, started
+
+    async def send(self, request: messages_pb2.SendMessageRequest) -> messages_pb2.SendMessageResponse:
+        turn, started = await self._start(request, background=False)
         turn.stream_tokens = False
-        result = await self.loop.run(turn)
+        result = await self.runs.execute(turn, started)
         if result.error is not None:
             raise TurnFailed(result)
         return messages_pb2.SendMessageResponse(
@@ -95,43 +88,57 @@ class Messages:
             ),
         )
 
+    async def send_async(self, request: messages_pb2.SendMessageRequest):
+        turn, started = await self._start(request, background=True)
+        self.runs.spawn(turn, started)
+        return await self.runs.get(turn.run_id)
+
     async def stream(self, request: messages_pb2.SendMessageRequest) -> AsyncIterator[messages_pb2.LettaMessage]:
-        """Events of one turn. Errors before the first event are raised; later
-        ones arrive as an error_message event."""
-        turn = self.turn_request(request)
+        """Events of one turn, each with the run id and a seq_id. Errors before
+        the first event are raised; later ones arrive as an error_message event.
+        With `background`, the run goes on if the client leaves, and this stream
+        reads its event log (so it can be resumed with StreamRun)."""
+        background = request.background
+        turn, started = await self._start(request, background=background)
+        include_pings = request.include_pings
+        if background:
+            self.runs.spawn(turn, started)
+            async for event in self.runs.replay(turn.run_id, include_pings=include_pings):
+                yield event
+            return
         queue: asyncio.Queue[messages_pb2.LettaMessage] = asyncio.Queue()
-        task = asyncio.create_task(self.loop.run(turn, queue.put))
-        interval = PING_INTERVAL_S if request.include_pings else None
-        started = False
+        task = asyncio.create_task(self.runs.execute(turn, started, queue.put))
+        interval = PING_INTERVAL_S if include_pings else None
+        seq = 0
+
+        def numbered(event: messages_pb2.LettaMessage) -> messages_pb2.LettaMessage:
+            nonlocal seq
+            seq += 1
+            event.seq_id = seq
+            return event
+
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, task}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
                 if getter in done:
-                    started = True
-                    yield getter.result()
+                    yield numbered(getter.result())
                     continue
                 getter.cancel()
                 if task in done:
                     break
-                started = True
-                yield _ping(turn.run_id)
+                yield ping(turn.run_id, seq)
             while not queue.empty():
-                yield queue.get_nowait()
+                yield numbered(queue.get_nowait())
             try:
                 result = task.result()
-            except Exception as exc:
-                if not started:
-                    raise
+            except Exception as exc:  # noqa: BLE001 - reported in the stream
                 log.exception("turn failed mid-stream for %s", turn.agent_id)
-                yield messages_pb2.LettaMessage(message_type="stop_reason", stop_reason="error", run_id=turn.run_id)
-                yield messages_pb2.LettaMessage(message_type="error_message", run_id=turn.run_id,
-                                                error_type="internal_error", message=str(exc) or type(exc).__name__)
+                for event in failure_events(turn.run_id, "internal_error", str(exc) or type(exc).__name__):
+                    yield numbered(event)
                 return
-            yield stop_reason_event(result)
-            if result.error is not None:
-                yield result.error
-            yield usage_event(result)
+            for event in closing_events(result):
+                yield numbered(event)
         finally:
             if not task.done():
                 task.cancel()  # the client left: stop after the step in progress (its commit is shielded)
@@ -156,6 +163,22 @@ class Messages:
         if page.descending:  # newest first, and the views of one message in reverse too
             return views(found[::-1], options, types)[::-1]
         return views(found, options, types)
+
+    async def list_run(self, request) -> list[messages_pb2.LettaMessage]:
+        """The messages a run stored, oldest first by default."""
+        validate.required("run_id", request.run_id)
+        page = page_from(request, default_descending=False, limit_default=100)
+        async with self.engine.connect() as conn:
+            run = await run_store.get(conn, request.run_id)
+            if run is None:
+                raise NotFound("run", request.run_id)
+            row = await agent_store.row(conn, run.agent_id)
+            found = await store.page_of_run(conn, request.run_id, page)
+        options = ViewOptions(text_is_reasoning=bool(row) and row["agent_type"] in ("memgpt_agent", "memgpt_v2_agent"),
+                              include_compaction_messages=True)
+        if page.descending:
+            return views(found[::-1], options)[::-1]
+        return views(found, options)
 
     async def update(self, request: messages_pb2.UpdateMessageRequest) -> messages_pb2.LettaMessage:
         validate.required("message_id", request.message_id)

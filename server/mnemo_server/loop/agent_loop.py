@@ -39,6 +39,7 @@ from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec,
 from ..providers.registry import ProviderRegistry
 from ..storage import blocks as block_store
 from ..storage import convert, turns
+from ..storage import runs as run_store
 from ..storage.messages import Message
 from . import context
 from .compaction import CompactionError, Compactor
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 
 MEMGPT_TYPES = ("memgpt_agent", "memgpt_v2_agent")
 HEARTBEAT = "request_heartbeat"
+# Run status for each stop reason.
+RUN_STATUS = {"end_turn": "completed", "max_steps": "completed", "tool_rule": "completed",
+              "requires_approval": "completed", "cancelled": "cancelled"}
 HEARTBEAT_SCHEMA = {"type": "boolean", "description": "Set to true to take another step after this call "
                     "(for example to call another tool); false ends your turn."}
 
@@ -70,6 +74,10 @@ class TurnRequest:
     include_compaction_messages: bool = False
     override_system: str | None = None
     run_id: str = field(default_factory=lambda: new_id("run"))
+    # Set by the run's coordinator when the run is cancelled.
+    cancel: asyncio.Event | None = None
+    # Whether this turn's last commit also ends its run and releases the agent.
+    owns_run: bool = True
 
 
 @dataclass
@@ -115,6 +123,7 @@ class _Turn:
         self.step_count = 0
         self.context_tokens = 0
         self.started = time.monotonic()
+        self.first_event_ms: float | None = None
 
     # -- setup ----------------------------------------------------------------
 
@@ -193,7 +202,12 @@ class _Turn:
 
     # -- events -------------------------------------------------------------------
 
+    def _mark_first_event(self) -> None:
+        if self.first_event_ms is None:
+            self.first_event_ms = (time.monotonic() - self.started) * 1000
+
     async def _emit(self, message: messages_pb2.LettaMessage, *, keep: bool = True) -> None:
+        self._mark_first_event()
         if keep:
             self.emitted.append(message)
         if self.sink is not None:
@@ -245,6 +259,7 @@ class _Turn:
                 view.otid = otid(message_id, view_index("tool_call"))
             if self.request.include_types and view.message_type not in self.request.include_types:
                 return
+            self._mark_first_event()
             await self.sink(view)
 
         return on_delta
@@ -267,6 +282,11 @@ class _Turn:
             step = _Step(id=new_id("step"))
             for m in pending_inputs:
                 m.step_id = step.id
+            if self._cancelled():
+                stop_reason = "cancelled"
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           "cancelled", status="cancelled")
+                break
             prompt = self.in_context + pending_inputs
             try:
                 prompt, compaction = await self._maybe_compact(prompt, pending_inputs)
@@ -283,10 +303,12 @@ class _Turn:
                                      step_id=step.id, run_id=self.request.run_id, model=self.llm_config.model)
             started = time.monotonic()
             try:
-                response = await self.client.generate(
-                    self._llm_request(prompt),
-                    on_delta=self._delta_sink(step) if self.request.stream_tokens else None,
-                )
+                response = await self._generate(prompt, step)
+            except _Cancelled:
+                stop_reason = "cancelled"
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           "cancelled while waiting for the model", status="cancelled")
+                break
             except LLMError as exc:
                 log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)
                 stop_reason = "context_window_overflow" if exc.kind == "context_window_exceeded" else "llm_api_error"
@@ -311,6 +333,27 @@ class _Turn:
         stop_reason = stop_reason or "max_steps"
         return TurnResult(self.request.run_id, self.emitted, stop_reason, self.usage, self.step_count,
                           self.context_tokens, error_view)
+
+    def _cancelled(self) -> bool:
+        return self.request.cancel is not None and self.request.cancel.is_set()
+
+    async def _generate(self, prompt: list[Message], step: _Step) -> LLMResponse:
+        """The model call, abandoned (nothing written) if the run is cancelled."""
+        call = self.client.generate(
+            self._llm_request(prompt), on_delta=self._delta_sink(step) if self.request.stream_tokens else None
+        )
+        if self.request.cancel is None:
+            return await call
+        answer = asyncio.ensure_future(call)
+        cancelled = asyncio.ensure_future(self.request.cancel.wait())
+        try:
+            await asyncio.wait({answer, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cancelled.cancel()
+        if not answer.done():
+            answer.cancel()
+            raise _Cancelled()
+        return answer.result()
 
     def _streamed_types(self) -> set[str]:
         """Views already sent as deltas in token streaming (not re-sent whole).
@@ -502,6 +545,14 @@ class _Turn:
         }
         return values
 
+    def _finish_run_values(self, stop_reason: str) -> dict[str, Any]:
+        return {
+            "status": RUN_STATUS.get(stop_reason, "failed"), "stop_reason": stop_reason,
+            "usage": {"prompt_tokens": self.usage.prompt_tokens, "completion_tokens": self.usage.completion_tokens,
+                      "total_tokens": self.usage.total_tokens, "step_count": self.step_count},
+            "ttft_ms": self.first_event_ms,
+        }
+
     async def _write(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                      step_row: dict[str, Any], stop_reason: str | None) -> None:
         to_insert = list(messages)
@@ -524,6 +575,9 @@ class _Turn:
                     log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
             await turns.commit_step(conn, agent_id=self.request.agent_id, new_messages=to_insert, step=step_row,
                                     message_ids=in_context_ids, system_update=system, agent_values=final)
+            if stop_reason is not None and self.request.owns_run:
+                await run_store.finish(conn, run_id=self.request.run_id, agent_id=self.request.agent_id,
+                                       **self._finish_run_values(stop_reason))
         self.in_context = in_context
         self.message_count += len(to_insert)
 
@@ -534,14 +588,18 @@ class _Turn:
         await asyncio.shield(self._write(step, messages, system, new_system, row, stop_reason))
 
     async def _commit_failure(self, step: _Step, inputs: list[Message], system: Message | None, new_system: bool,
-                              stop_reason: str, error: str, error_type: str = "error") -> None:
-        row = self._step_row(step, "failed", stop_reason, error_type=error_type, error=error)
+                              stop_reason: str, error: str, error_type: str = "error", status: str = "failed") -> None:
+        row = self._step_row(step, status, stop_reason, error_type=error_type, error=error)
         # The request's input is kept even though the step failed.
         await asyncio.shield(self._write(step, inputs, system, new_system, row, stop_reason))
 
     def _error_view(self, error_type: str, message: str) -> messages_pb2.LettaMessage:
         return messages_pb2.LettaMessage(message_type="error_message", run_id=self.request.run_id,
                                          error_type=error_type, message=message)
+
+
+class _Cancelled(Exception):
+    """The run was cancelled while the model was answering."""
 
 
 class _Unavailable:

@@ -107,6 +107,14 @@ async def page(conn: AsyncConnection, agent_id: str, p: Page, *, include_err: bo
     return result[::-1] if flipped else result
 
 
+async def page_of_run(conn: AsyncConnection, run_id: str, p: Page) -> list[Message]:
+    stmt = select(*COLUMNS).where(messages.c.run_id == run_id)
+    stmt, flipped = await apply_page(conn, stmt, p, messages.c.seq, messages.c.id,
+                                     cursor_scope=messages.c.run_id == run_id)
+    result = [from_row(r) for r in (await conn.execute(stmt)).all()]
+    return result[::-1] if flipped else result
+
+
 async def count(conn: AsyncConnection, agent_id: str) -> int:
     return (await conn.execute(
         select(func.count()).select_from(messages).where(messages.c.agent_id == agent_id)

@@ -5,11 +5,13 @@ the two so they cannot drift apart.
 """
 from __future__ import annotations
 
+from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -28,7 +30,7 @@ from sqlalchemy import (
 
 # The PostgreSQL ARRAY (not the generic one): it has overlap() and contains(),
 # which the tag filters use.
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 metadata = MetaData()
 
@@ -72,7 +74,7 @@ agents = Table(
     *_timestamps(),
     Column("message_count", BigInteger, nullable=False, server_default=text("0")),
     Column("active_run_id", Text),
-    Column("lease_expires_at", TS),
+    Column("active_owner", Text),
     Index("agents_created_at_id", "created_at", "id"),
     Index("agents_updated_at_id", "updated_at", "id"),
     Index("agents_name", "name"),
@@ -229,6 +231,10 @@ messages = Table(
     Index("messages_seq", "seq", unique=True),
     Index("messages_agent_seq", "agent_id", "seq"),
     Index("messages_run_id", "run_id"),
+    # Full-text search for conversation_search (storage/messages.py MESSAGE_TSV
+    # is the same expression).
+    Index("messages_text_fts", text("to_tsvector('english'::regconfig, left(text, 100000))"),
+          postgresql_using="gin"),
 )
 
 # One row per model call of the agent loop.
@@ -298,4 +304,41 @@ run_events = Table(
     Column("event", LargeBinary, nullable=False),
     Column("created_at", TS, nullable=False, server_default=text("now()")),
     PrimaryKeyConstraint("run_id", "seq", name="run_events_pkey"),
+)
+
+# Running server processes; a run whose server stopped heartbeating is dead.
+servers = Table(
+    "servers",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("started_at", TS, nullable=False, server_default=text("now()")),
+    Column("heartbeat_at", TS, nullable=False, server_default=text("now()")),
+    Column("info", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+# Archival memory. `embedding` is stored at its real dimension (no typmod),
+# `embedding_dim` says which; the HNSW indexes are partial expression indexes,
+# one per dimension, created at run time (storage/passages.py
+# ensure_vector_index), so they are not declared here. `embedding_handle` names
+# the model that made the vector. `tsv` feeds full-text search.
+passages = Table(
+    "passages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("agent_id", Text, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("embedding", VECTOR()),
+    Column("embedding_dim", Integer),
+    Column("embedding_handle", Text),
+    Column("tsv", TSVECTOR, Computed("to_tsvector('english'::regconfig, text)", persisted=True)),
+    *_timestamps(),
+    CheckConstraint(
+        "(embedding IS NULL AND embedding_dim IS NULL) OR vector_dims(embedding) = embedding_dim",
+        name="passages_embedding_dim",
+    ),
+    Index("passages_agent_created", "agent_id", "created_at", "id"),
+    Index("passages_tsv", "tsv", postgresql_using="gin"),
+    Index("passages_tags", "tags", postgresql_using="gin"),
 )

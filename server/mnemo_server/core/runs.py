@@ -1,0 +1,270 @@
+"""Runs: every message request is one. This module starts them (queueing
+behind the agent's active run, or refusing), executes them so that they always
+end with a status, runs them in the background with an event log, resumes
+their streams, cancels them, and lists them."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mnemo.v1 import messages_pb2, runs_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import FailedPrecondition, MnemoError, NotFound
+from ..ids import new_id
+from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult
+from ..runs.coordinator import RunCoordinator
+from ..runs.events import EventLogWriter
+from ..storage import runs as store
+from ..storage.paging import page_from
+from . import validate
+from .db import transaction
+
+log = logging.getLogger(__name__)
+
+PING_INTERVAL_S = 15.0
+BUSY_POLICIES = ("queue", "reject")
+Sink = Callable[[messages_pb2.LettaMessage], Awaitable[None]]
+
+
+class Busy(MnemoError):
+    code = "ABORTED"
+
+
+def stop_reason_event(result: TurnResult) -> messages_pb2.LettaMessage:
+    return messages_pb2.LettaMessage(message_type="stop_reason", stop_reason=result.stop_reason,
+                                     run_id=result.run_id)
+
+
+def usage_event(result: TurnResult) -> messages_pb2.LettaMessage:
+    u = result.usage
+    return messages_pb2.LettaMessage(
+        message_type="usage_statistics", completion_tokens=u.completion_tokens, prompt_tokens=u.prompt_tokens,
+        total_tokens=u.total_tokens, step_count=result.step_count, run_ids=[result.run_id],
+        context_tokens=result.context_tokens,
+    )
+
+
+def closing_events(result: TurnResult) -> list[messages_pb2.LettaMessage]:
+    """What ends every stream: stop reason, the error if any, usage."""
+    events = [stop_reason_event(result)]
+    if result.error is not None:
+        events.append(result.error)
+    events.append(usage_event(result))
+    return events
+
+
+def failure_events(run_id: str, error_type: str, message: str) -> list[messages_pb2.LettaMessage]:
+    return [
+        messages_pb2.LettaMessage(message_type="stop_reason", stop_reason="error", run_id=run_id),
+        messages_pb2.LettaMessage(message_type="error_message", run_id=run_id, error_type=error_type,
+                                  message=message),
+        messages_pb2.LettaMessage(message_type="usage_statistics", run_ids=[run_id], step_count=0,
+                                  completion_tokens=0, prompt_tokens=0, total_tokens=0),
+    ]
+
+
+def ping(run_id: str, seq: int | None = None) -> messages_pb2.LettaMessage:
+    view = messages_pb2.LettaMessage(message_type="ping", id=new_id("ping"), run_id=run_id)
+    if seq is not None:
+        view.seq_id = seq
+    view.date.FromDatetime(datetime.now(UTC))
+    return view
+
+
+@dataclass
+class Started:
+    run_id: str
+    queued: bool
+
+
+class Runs:
+    def __init__(self, engine: AsyncEngine, loop: AgentLoop, coordinator: RunCoordinator):
+        self.engine = engine
+        self.loop = loop
+        self.coordinator = coordinator
+
+    # -- starting and executing --------------------------------------------------
+
+    async def start(self, turn: TurnRequest, *, background: bool, if_busy: str, config: dict) -> Started:
+        """Records the run and takes the agent, or queues, or refuses."""
+        validate.one_of("if_busy", if_busy, BUSY_POLICIES)
+        async with transaction(self.engine) as conn:
+            row = await store.create(
+                conn, run_id=turn.run_id, agent_id=turn.agent_id, background=background, request=config,
+                owner=self.coordinator.server_id, stale_s=self.coordinator.stale_s,
+                reject_if_busy=if_busy == "reject",
+            )
+        if row is None:
+            raise NotFound("agent", turn.agent_id)
+        if row.status is None:
+            raise Busy(f"agent '{turn.agent_id}' is busy with run '{row.busy_with}'; retry later, or send with "
+                       "if_busy='queue' to wait for it")
+        return Started(turn.run_id, queued=row.status == "created")
+
+    async def execute(self, turn: TurnRequest, started: Started, sink: Sink | None = None) -> TurnResult:
+        """Waits for the agent if queued, runs the turn, and makes sure the run
+        ends with a status and releases the agent, whatever happens."""
+        try:
+            if started.queued and not await self.coordinator.wait_turn(turn.run_id, turn.agent_id):
+                return TurnResult(turn.run_id, [], "cancelled", _zero_usage(), 0)
+            async with self.coordinator.cancellation(turn.run_id) as cancel:
+                turn.cancel = cancel
+                return await self.loop.run(turn, sink)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._end(turn, "cancelled", "cancelled", "the client went away"))
+            raise
+        except Exception as exc:
+            await asyncio.shield(self._end(turn, "failed", "error", str(exc) or type(exc).__name__))
+            raise
+
+    async def _end(self, turn: TurnRequest, status: str, stop_reason: str, error: str) -> None:
+        try:
+            async with transaction(self.engine) as conn:
+                await store.finish(conn, run_id=turn.run_id, agent_id=turn.agent_id, status=status,
+                                   stop_reason=stop_reason, error=error)
+        except Exception:  # noqa: BLE001 - the sweeper ends it if this fails
+            log.exception("could not end run %s", turn.run_id)
+
+    # -- background runs -----------------------------------------------------------
+
+    def spawn(self, turn: TurnRequest, started: Started) -> None:
+        """Runs the turn detached from any request, logging every event."""
+        writer = EventLogWriter(self.engine, turn.run_id)
+        seq = 0
+
+        async def sink(event: messages_pb2.LettaMessage) -> None:
+            nonlocal seq
+            seq += 1
+            event.seq_id = seq
+            writer.append(seq, event)
+
+        async def body() -> None:
+            try:
+                result = await self.execute(turn, started, sink)
+                for event in closing_events(result):
+                    await sink(event)
+            except asyncio.CancelledError:
+                for event in failure_events(turn.run_id, "stream_task_cancelled", "the server is shutting down"):
+                    await sink(event)
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded for readers
+                log.exception("background run %s failed", turn.run_id)
+                for event in failure_events(turn.run_id, "internal_error", str(exc) or type(exc).__name__):
+                    await sink(event)
+            finally:
+                await asyncio.shield(writer.close())
+
+        self.coordinator.spawn(body())
+
+    async def replay(self, run_id: str, *, after: int = 0, include_pings: bool = False,
+                     ) -> AsyncIterator[messages_pb2.LettaMessage]:
+        """A background run's events after `after`, then its live tail."""
+        validate.required("run_id", run_id)
+        async with self.engine.connect() as conn:
+            run = await store.get(conn, run_id)
+        if run is None:
+            raise NotFound("run", run_id)
+        if not run.background:
+            raise FailedPrecondition(f"run '{run_id}' was not started in the background; only background runs "
+                                     "(background: true, or messages/async) keep their events for resuming")
+        idle_since = asyncio.get_running_loop().time()
+        with self.coordinator.watch_events(run_id) as wake:
+            while True:
+                wake.clear()
+                async with self.engine.connect() as conn:
+                    events = await store.read_events(conn, run_id, after)
+                    state = await store.status(conn, run_id) if not events else None
+                for seq, raw in events:
+                    event = messages_pb2.LettaMessage.FromString(raw)
+                    event.seq_id = seq
+                    after = seq
+                    yield event
+                    if event.message_type == "usage_statistics":
+                        return  # always the last event of a run
+                if events:
+                    idle_since = asyncio.get_running_loop().time()
+                    continue
+                now = asyncio.get_running_loop().time()
+                if state is not None and state[0] in store.TERMINAL and now - idle_since > 2.0:
+                    # Ended without its closing events (its server died): say so.
+                    for event in failure_events(run_id, "stream_incomplete", f"run '{run_id}' ended ({state[0]}) "
+                                                "without finishing its stream"):
+                        yield event
+                    return
+                timeout = PING_INTERVAL_S if include_pings else 1.0
+                if state is not None and state[0] in store.TERMINAL:
+                    timeout = 0.25
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=timeout)
+                except TimeoutError:
+                    if include_pings and (state is None or state[0] not in store.TERMINAL):
+                        yield ping(run_id, after)
+
+    # -- cancelling, reading -------------------------------------------------------------
+
+    async def cancel(self, agent_id: str, run_ids: list[str]) -> dict[str, str]:
+        validate.required("agent_id", agent_id)
+        async with transaction(self.engine) as conn:
+            from ..storage import agents as agent_store
+
+            if not await agent_store.exists(conn, agent_id):
+                raise NotFound("agent", agent_id)
+            outcome = await store.request_cancel(conn, agent_id, run_ids)
+        for run_id in run_ids:
+            if run_id not in outcome:
+                raise NotFound("run", run_id, by=f"id (of agent '{agent_id}')")
+        return outcome
+
+    async def get(self, run_id: str) -> runs_pb2.Run:
+        validate.required("run_id", run_id)
+        async with self.engine.connect() as conn:
+            run = await store.get(conn, run_id)
+        if run is None:
+            raise NotFound("run", run_id)
+        return run
+
+    async def list(self, request: runs_pb2.ListRunsRequest) -> list[runs_pb2.Run]:
+        page = page_from(request)
+        statuses = list(request.statuses)
+        for i, s in enumerate(statuses):
+            validate.one_of(f"statuses[{i}]", s, ("created", "running", "completed", "failed", "cancelled"))
+        if request.active:
+            statuses = [s for s in statuses if s in ("created", "running")] or ["created", "running"]
+        agent_ids = [*request.agent_ids, *([request.agent_id] if request.HasField("agent_id") else [])]
+        async with self.engine.connect() as conn:
+            return await store.list_runs(
+                conn, page, agent_ids=agent_ids, statuses=statuses,
+                background=request.background if request.HasField("background") else None,
+                stop_reason=request.stop_reason if request.HasField("stop_reason") else None,
+            )
+
+    async def run_steps(self, request: runs_pb2.ListRunStepsRequest) -> list[runs_pb2.Step]:
+        await self.get(request.run_id)
+        page = page_from(request, default_descending=False, limit_default=100)
+        async with self.engine.connect() as conn:
+            return await store.list_steps(conn, page, run_id=request.run_id)
+
+    async def list_steps(self, request: runs_pb2.ListStepsRequest) -> list[runs_pb2.Step]:
+        page = page_from(request)
+        opt = lambda name: getattr(request, name) if request.HasField(name) else None  # noqa: E731
+        async with self.engine.connect() as conn:
+            return await store.list_steps(conn, page, agent_id=opt("agent_id"), run_id=opt("run_id"),
+                                          status_=opt("status"))
+
+    async def get_step(self, step_id: str) -> runs_pb2.Step:
+        validate.required("step_id", step_id)
+        async with self.engine.connect() as conn:
+            step = await store.get_step(conn, step_id)
+        if step is None:
+            raise NotFound("step", step_id)
+        return step
+
+
+def _zero_usage():
+    from ..providers.base import Usage
+
+    return Usage()
