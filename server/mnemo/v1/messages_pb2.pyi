@@ -13,23 +13,63 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MessageCreate(_message.Message):
-    __slots__ = ("type", "role", "content", "name", "otid", "sender_id")
+    __slots__ = ("type", "role", "content", "name", "otid", "sender_id", "approvals", "approve", "approval_request_id", "reason", "tool_returns")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     OTID_FIELD_NUMBER: _ClassVar[int]
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    TOOL_RETURNS_FIELD_NUMBER: _ClassVar[int]
     type: str
     role: str
     content: _struct_pb2.Value
     name: str
     otid: str
     sender_id: str
-    def __init__(self, type: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ...) -> None: ...
+    approvals: _containers.RepeatedCompositeFieldContainer[ApprovalItem]
+    approve: bool
+    approval_request_id: str
+    reason: str
+    tool_returns: _containers.RepeatedCompositeFieldContainer[ApprovalItem]
+    def __init__(self, type: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ..., approvals: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ..., approve: _Optional[bool] = ..., approval_request_id: _Optional[str] = ..., reason: _Optional[str] = ..., tool_returns: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ...) -> None: ...
+
+class ApprovalItem(_message.Message):
+    __slots__ = ("type", "tool_call_id", "approve", "reason", "status", "tool_return", "stdout", "stderr")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_RETURN_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    tool_call_id: str
+    approve: bool
+    reason: str
+    status: str
+    tool_return: _struct_pb2.Value
+    stdout: _containers.RepeatedScalarFieldContainer[str]
+    stderr: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, type: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., status: _Optional[str] = ..., tool_return: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., stdout: _Optional[_Iterable[str]] = ..., stderr: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ClientTool(_message.Message):
+    __slots__ = ("name", "description", "parameters")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    parameters: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class SendMessageRequest(_message.Message):
-    __slots__ = ("agent_id", "messages", "input", "max_steps", "stream_tokens", "include_pings", "streaming", "use_assistant_message", "include_return_message_types", "override_system", "include_compaction_messages", "background", "assistant_message_tool_name", "assistant_message_tool_kwarg", "if_busy")
+    __slots__ = ("agent_id", "messages", "input", "max_steps", "stream_tokens", "include_pings", "streaming", "use_assistant_message", "include_return_message_types", "override_system", "include_compaction_messages", "background", "assistant_message_tool_name", "assistant_message_tool_kwarg", "if_busy", "client_tools")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +85,7 @@ class SendMessageRequest(_message.Message):
     ASSISTANT_MESSAGE_TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
     ASSISTANT_MESSAGE_TOOL_KWARG_FIELD_NUMBER: _ClassVar[int]
     IF_BUSY_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_TOOLS_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     messages: _containers.RepeatedCompositeFieldContainer[MessageCreate]
     input: _struct_pb2.Value
@@ -60,7 +101,8 @@ class SendMessageRequest(_message.Message):
     assistant_message_tool_name: str
     assistant_message_tool_kwarg: str
     if_busy: str
-    def __init__(self, agent_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[MessageCreate, _Mapping]]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., max_steps: _Optional[int] = ..., stream_tokens: _Optional[bool] = ..., include_pings: _Optional[bool] = ..., streaming: _Optional[bool] = ..., use_assistant_message: _Optional[bool] = ..., include_return_message_types: _Optional[_Iterable[str]] = ..., override_system: _Optional[str] = ..., include_compaction_messages: _Optional[bool] = ..., background: _Optional[bool] = ..., assistant_message_tool_name: _Optional[str] = ..., assistant_message_tool_kwarg: _Optional[str] = ..., if_busy: _Optional[str] = ...) -> None: ...
+    client_tools: _containers.RepeatedCompositeFieldContainer[ClientTool]
+    def __init__(self, agent_id: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[MessageCreate, _Mapping]]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., max_steps: _Optional[int] = ..., stream_tokens: _Optional[bool] = ..., include_pings: _Optional[bool] = ..., streaming: _Optional[bool] = ..., use_assistant_message: _Optional[bool] = ..., include_return_message_types: _Optional[_Iterable[str]] = ..., override_system: _Optional[str] = ..., include_compaction_messages: _Optional[bool] = ..., background: _Optional[bool] = ..., assistant_message_tool_name: _Optional[str] = ..., assistant_message_tool_kwarg: _Optional[str] = ..., if_busy: _Optional[str] = ..., client_tools: _Optional[_Iterable[_Union[ClientTool, _Mapping]]] = ...) -> None: ...
 
 class ToolCall(_message.Message):
     __slots__ = ("name", "arguments", "tool_call_id")
@@ -73,7 +115,7 @@ class ToolCall(_message.Message):
     def __init__(self, name: _Optional[str] = ..., arguments: _Optional[str] = ..., tool_call_id: _Optional[str] = ...) -> None: ...
 
 class LettaMessage(_message.Message):
-    __slots__ = ("id", "date", "message_type", "name", "otid", "sender_id", "step_id", "run_id", "seq_id", "is_err", "content", "reasoning", "source", "signature", "tool_call", "tool_calls", "tool_return", "status", "tool_call_id", "stdout", "stderr", "summary", "event_type", "event_data", "stop_reason", "completion_tokens", "prompt_tokens", "total_tokens", "step_count", "run_ids", "error_type", "message", "detail", "context_tokens")
+    __slots__ = ("id", "date", "message_type", "name", "otid", "sender_id", "step_id", "run_id", "seq_id", "is_err", "content", "reasoning", "source", "signature", "tool_call", "tool_calls", "tool_return", "status", "tool_call_id", "stdout", "stderr", "summary", "event_type", "event_data", "stop_reason", "completion_tokens", "prompt_tokens", "total_tokens", "step_count", "run_ids", "error_type", "message", "detail", "context_tokens", "approvals", "approve", "approval_request_id", "reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +150,10 @@ class LettaMessage(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     date: _timestamp_pb2.Timestamp
     message_type: str
@@ -142,7 +188,11 @@ class LettaMessage(_message.Message):
     message: str
     detail: str
     context_tokens: int
-    def __init__(self, id: _Optional[str] = ..., date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_type: _Optional[str] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ..., step_id: _Optional[str] = ..., run_id: _Optional[str] = ..., seq_id: _Optional[int] = ..., is_err: _Optional[bool] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning: _Optional[str] = ..., source: _Optional[str] = ..., signature: _Optional[str] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_return: _Optional[str] = ..., status: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., stdout: _Optional[_Iterable[str]] = ..., stderr: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., event_type: _Optional[str] = ..., event_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stop_reason: _Optional[str] = ..., completion_tokens: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., step_count: _Optional[int] = ..., run_ids: _Optional[_Iterable[str]] = ..., error_type: _Optional[str] = ..., message: _Optional[str] = ..., detail: _Optional[str] = ..., context_tokens: _Optional[int] = ...) -> None: ...
+    approvals: _containers.RepeatedCompositeFieldContainer[ApprovalItem]
+    approve: bool
+    approval_request_id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message_type: _Optional[str] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ..., step_id: _Optional[str] = ..., run_id: _Optional[str] = ..., seq_id: _Optional[int] = ..., is_err: _Optional[bool] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., reasoning: _Optional[str] = ..., source: _Optional[str] = ..., signature: _Optional[str] = ..., tool_call: _Optional[_Union[ToolCall, _Mapping]] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_return: _Optional[str] = ..., status: _Optional[str] = ..., tool_call_id: _Optional[str] = ..., stdout: _Optional[_Iterable[str]] = ..., stderr: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., event_type: _Optional[str] = ..., event_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., stop_reason: _Optional[str] = ..., completion_tokens: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., step_count: _Optional[int] = ..., run_ids: _Optional[_Iterable[str]] = ..., error_type: _Optional[str] = ..., message: _Optional[str] = ..., detail: _Optional[str] = ..., context_tokens: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ..., approve: _Optional[bool] = ..., approval_request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class StopReason(_message.Message):
     __slots__ = ("message_type", "stop_reason")

@@ -14,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..loop import context as ctx
 from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult, _Turn
-from ..loop.inputs import _parts, max_steps, messages_from_request
+from ..loop.inputs import _parts, answers_from_request, max_steps, messages_from_request
 from ..loop.tokens import TokenCounter
 from ..loop.views import ViewOptions, views, views_of
 from ..storage import agents as agent_store
+from ..storage import convert
 from ..storage import messages as store
 from ..storage import runs as run_store
 from ..storage.paging import page_from
 from ..storage.schema import agents
+from ..storage.turns import ToolInfo
 from . import validate
 from .db import transaction
 from .runs import PING_INTERVAL_S, Runs, closing_events, failure_events, ping
@@ -46,8 +48,17 @@ class Messages:
         types = list(request.include_return_message_types)
         for i, t in enumerate(types):
             validate.one_of(f"include_return_message_types[{i}]", t, MESSAGE_TYPES)
+        client_tools = []
+        for i, tool in enumerate(request.client_tools):
+            validate.required(f"client_tools[{i}].name", tool.name)
+            parameters = convert.struct_to_dict(tool.parameters) if tool.HasField("parameters") else {
+                "type": "object", "properties": {}}
+            client_tools.append(ToolInfo(name=tool.name, tool_type="client", description=tool.description or "",
+                                         parameters=parameters, return_char_limit=50_000,
+                                         default_requires_approval=True))
         return TurnRequest(
             agent_id=request.agent_id, inputs=messages_from_request(request), max_steps=max_steps(request),
+            answers=answers_from_request(request), client_tools=client_tools,
             stream_tokens=request.stream_tokens,
             use_assistant_message=request.use_assistant_message if request.HasField("use_assistant_message") else True,
             assistant_tool_name=request.assistant_message_tool_name or "send_message",

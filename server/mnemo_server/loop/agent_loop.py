@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..core import blocks as block_rules
 from ..core.db import transaction
-from ..errors import MnemoError, NotFound
+from ..errors import FailedPrecondition, InvalidArgument, MnemoError, NotFound
 from ..ids import new_id
 from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec, Usage
 from ..providers.registry import ProviderRegistry
@@ -43,6 +43,7 @@ from ..storage import runs as run_store
 from ..storage.messages import Message
 from . import context
 from .compaction import CompactionError, Compactor
+from .inputs import Answers
 from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
 from .rules import ToolRulesSolver
 from .tool_exec import EXECUTORS, ToolContext, ToolFailure
@@ -78,6 +79,10 @@ class TurnRequest:
     cancel: asyncio.Event | None = None
     # Whether this turn's last commit also ends its run and releases the agent.
     owns_run: bool = True
+    # The answer to a pending approval request, if this request is one.
+    answers: Answers | None = None
+    # Tools the client runs itself (calls to them wait for the client's result).
+    client_tools: list[turns.ToolInfo] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +145,10 @@ class _Turn:
         self.blocks = {b.label: BlockState(id=b.id, label=b.label, value=b.value, limit=b.limit,
                                            read_only=b.read_only, description=b.description) for b in state.blocks}
         self.tools = {t.name: t for t in state.tools}
-        approval = {t.name for t in state.tools if t.default_requires_approval}
+        for tool in self.request.client_tools:
+            self.tools[tool.name] = tool  # a client tool shadows a server tool of the same name
+        self.client_tool_names = {t.name for t in self.request.client_tools}
+        approval = {t.name for t in state.tools if t.default_requires_approval} | self.client_tool_names
         self.rules = ToolRulesSolver(agent["tool_rules"] or [], list(self.tools), approval_tools=approval)
         self.view_options = ViewOptions(
             text_is_reasoning=self.memgpt, use_assistant_message=self.request.use_assistant_message,
@@ -274,7 +282,20 @@ class _Turn:
             self.in_context = [system]
         elif system_changed:
             self.in_context[0] = system
+        pending_approval = next((m for m in reversed(self.in_context) if m.role in ("approval", "approval_response",
+                                 "user", "assistant")), None)
+        pending_approval = pending_approval if pending_approval and pending_approval.role == "approval" else None
+        if pending_approval is not None and self.request.answers is None:
+            raise PendingApproval(
+                f"agent '{self.request.agent_id}' is waiting for approval of tool calls "
+                f"({', '.join(c['name'] for c in pending_approval.tool_calls or [])}, request "
+                f"'{pending_approval.id}'); answer with a message of type 'approval' first"
+            )
+        if pending_approval is None and self.request.answers is not None:
+            raise FailedPrecondition(f"{self.request.answers.field}: no tool call of agent "
+                                     f"'{self.request.agent_id}' is waiting for approval")
         pending_inputs = [self._stamp(m) for m in self.request.inputs]
+        answered: list[Message] = []
         pending_system = system if system_changed else None
         stop_reason: str | None = None
         error_view = None
@@ -282,6 +303,9 @@ class _Turn:
             step = _Step(id=new_id("step"))
             for m in pending_inputs:
                 m.step_id = step.id
+            if step_index == 0 and pending_approval is not None:
+                answered = await self._answer(step, pending_approval)
+                pending_inputs = [*answered, *pending_inputs]
             if self._cancelled():
                 stop_reason = "cancelled"
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
@@ -326,8 +350,8 @@ class _Turn:
             produced = [*([step.assistant] if step.assistant else []), *step.tool_messages]
             await self._commit(step, [*pending_inputs, *produced], pending_system, new_system, response, llm_ms,
                                stop_reason)
-            await self._emit_views(produced, skip_types=self._streamed_types())
-            pending_inputs, pending_system, new_system = [], None, False
+            await self._emit_views([*answered, *produced], skip_types=self._streamed_types())
+            pending_inputs, pending_system, new_system, answered = [], None, False, []
             if stop_reason is not None:
                 break
         stop_reason = stop_reason or "max_steps"
@@ -415,11 +439,14 @@ class _Turn:
                 return "max_tokens_exceeded" if not response.text else "end_turn"
             return "end_turn"
         assistant.tool_calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+        waiting = [c for c in assistant.tool_calls if self.rules.requires_approval(c["name"])]
         started = time.monotonic()
         keep_going = False
         stop: str | None = None
         for call in calls:
-            result, args = await self._call_tool(step, call.name, call.arguments)
+            if any(w["id"] == call.id for w in waiting):
+                continue
+            result, args = await self._call_tool(step, call.id, call.name, call.arguments)
             step.tool_messages.append(result)
             status = (result.tool_returns or [{}])[0].get("status")
             self.rules.record_call(call.name, (result.tool_returns or [{}])[0].get("func_response"))
@@ -434,6 +461,15 @@ class _Turn:
             else:
                 keep_going = True
         step.tool_ms = (time.monotonic() - started) * 1000
+        if waiting:
+            for entry in waiting:
+                entry["requires_approval"] = True
+            step.tool_messages.append(Message(
+                id=new_id("message"), agent_id=self.request.agent_id, role="approval", step_id=step.id,
+                run_id=self.request.run_id, created_at=datetime.now(UTC),
+                tool_calls=[{k: v for k, v in c.items() if k != "requires_approval"} for c in waiting],
+            ))
+            return "requires_approval"
         if stop is not None and not self.rules.uncalled_required():
             return stop
         if self.rules.uncalled_required():
@@ -445,8 +481,8 @@ class _Turn:
                        run_id=self.request.run_id, created_at=datetime.now(UTC),
                        content=[{"type": "text", "text": f"[automated message, hidden from the user] {text}"}])
 
-    async def _call_tool(self, step: _Step, name: str, arguments: str) -> tuple[Message, dict[str, Any]]:
-        call_id = step.assistant.tool_calls[len(step.tool_messages)]["id"] if step.assistant else ""
+    async def _call_tool(self, step: _Step, call_id: str, name: str, arguments: str,
+                         *, approved: bool = False) -> tuple[Message, dict[str, Any]]:
         args: dict[str, Any] = {}
         status, output = "success", ""
         try:
@@ -457,7 +493,7 @@ class _Turn:
         except ValueError as exc:
             status, output = "error", f"Your arguments for {name} are not valid JSON ({exc}). Call it again."
         if status == "success":
-            violation = self.rules.violation(name) if name in self.tools else None
+            violation = self.rules.violation(name) if name in self.tools and not approved else None
             if name not in self.tools:
                 status, output = "error", (f"There is no tool named '{name}'. "
                                            f"Available tools: {', '.join(self.tools) or 'none'}.")
@@ -465,17 +501,67 @@ class _Turn:
                 status, output = "error", violation
             else:
                 status, output = await self._execute(step, name, {k: v for k, v in args.items() if k != HEARTBEAT})
+        return self._tool_message(step, call_id, name, status, output), args
+
+    def _tool_message(self, step: _Step, call_id: str, name: str, status: str, output: str,
+                      stdout: list[str] | None = None, stderr: list[str] | None = None) -> Message:
         limit = self.tools[name].return_char_limit if name in self.tools else 50_000
         if len(output) > limit:
             output = output[:limit] + f"... [cut at {limit} characters]"
-        message = Message(
+        ret: dict[str, Any] = {"tool_call_id": call_id, "status": status, "func_response": output}
+        if stdout:
+            ret["stdout"] = stdout
+        if stderr:
+            ret["stderr"] = stderr
+        return Message(
             id=new_id("message"), agent_id=self.request.agent_id, role="tool", name=name, tool_call_id=call_id,
             step_id=step.id, run_id=self.request.run_id, created_at=datetime.now(UTC),
-            content=[{"type": "text", "text": output}],
-            tool_returns=[{"tool_call_id": call_id, "status": status, "func_response": output}],
-            is_err=status == "error",
+            content=[{"type": "text", "text": output}], tool_returns=[ret], is_err=status == "error",
         )
-        return message, args
+
+    async def _answer(self, step: _Step, request: Message) -> list[Message]:
+        """Applies the client's answer to a pending approval request: runs the
+        approved calls, refuses the denied ones, records client tool results."""
+        answers = self.request.answers
+        assert answers is not None
+        calls = request.tool_calls or []
+        pending = [c["id"] for c in calls]
+        if answers.approve_all is not None:
+            if answers.request_id and answers.request_id != request.id:
+                raise InvalidArgument(f"{answers.field}.approval_request_id",
+                                      f"the pending approval request is '{request.id}'")
+            items = [{"type": "approval", "tool_call_id": c, "approve": answers.approve_all,
+                      **({"reason": answers.reason} if answers.reason else {})} for c in pending]
+        else:
+            items = answers.items
+            given = [i["tool_call_id"] for i in items]
+            if sorted(given) != sorted(pending) or len(set(given)) != len(given):
+                raise InvalidArgument(f"{answers.field}.approvals",
+                                      f"must answer each pending tool call exactly once: {', '.join(pending)}")
+        by_id = {i["tool_call_id"]: i for i in items}
+        out = [Message(id=new_id("message"), agent_id=self.request.agent_id, role="approval_response",
+                       step_id=step.id, run_id=self.request.run_id, created_at=datetime.now(UTC),
+                       content=[{"type": "approvals", "approvals": items}])]
+        for call in calls:
+            item = by_id[call["id"]]
+            if item["type"] == "tool":
+                value = item.get("tool_return")
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                out.append(self._tool_message(step, call["id"], call["name"], item["status"], text,
+                                              item.get("stdout"), item.get("stderr")))
+            elif not item["approve"]:
+                reason = f" Reason: {item['reason']}" if item.get("reason") else ""
+                out.append(self._tool_message(step, call["id"], call["name"], "error",
+                                              f"The user refused this call to {call['name']}.{reason}"))
+            elif call["name"] in self.client_tool_names or call["name"] not in self.tools:
+                out.append(self._tool_message(
+                    step, call["id"], call["name"], "error",
+                    f"{call['name']} runs on the client: answer with its result (type 'tool'), not an approval"))
+            else:
+                message, _ = await self._call_tool(step, call["id"], call["name"], call["arguments"], approved=True)
+                out.append(message)
+            self.rules.record_call(call["name"], out[-1].tool_returns[0]["func_response"])
+        return out
 
     async def _execute(self, step: _Step, name: str, args: dict[str, Any]) -> tuple[str, str]:
         try:
@@ -596,6 +682,12 @@ class _Turn:
     def _error_view(self, error_type: str, message: str) -> messages_pb2.LettaMessage:
         return messages_pb2.LettaMessage(message_type="error_message", run_id=self.request.run_id,
                                          error_type=error_type, message=message)
+
+
+class PendingApproval(MnemoError):
+    """A new message while tool calls wait for the client's approval."""
+
+    code = "ABORTED"
 
 
 class _Cancelled(Exception):

@@ -122,6 +122,8 @@ def to_chat(messages: Sequence[Message], *, system_override: str | None = None) 
                 role="assistant", text=m.text, reasoning=m.reasoning, reasoning_signature=signature,
                 tool_calls=[ToolCallOut(c["id"], c["name"], c["arguments"]) for c in m.tool_calls or []],
             ))
+        elif m.role in ("approval", "approval_response"):
+            continue  # bookkeeping for clients; the model sees the calls and their results
         elif m.role == "tool":
             for ret in m.tool_returns or []:
                 out.append(ChatMessage(role="tool", text=tool_result_text(ret), tool_call_id=ret["tool_call_id"],

@@ -2,7 +2,9 @@
 messages, validated field by field."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import struct_pb2
 from mnemo.v1 import messages_pb2
@@ -42,6 +44,69 @@ def _parts(field: str, value: struct_pb2.Value) -> list[dict]:
     raise InvalidArgument(field, "must be a string or a list of content parts")
 
 
+@dataclass
+class Answers:
+    """The answer to a pending approval request."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)  # per tool_call_id
+    # Older form: one decision for every pending call.
+    approve_all: bool | None = None
+    reason: str | None = None
+    request_id: str | None = None
+    field: str = "messages"
+
+
+def _answer_item(where: str, item: messages_pb2.ApprovalItem, default_type: str) -> dict[str, Any]:
+    kind = item.type if item.HasField("type") else default_type
+    if kind not in ("approval", "tool"):
+        raise InvalidArgument(f"{where}.type", f"must be 'approval' or 'tool'; got '{kind}'")
+    if not item.tool_call_id:
+        raise InvalidArgument(f"{where}.tool_call_id", "is required")
+    out: dict[str, Any] = {"type": kind, "tool_call_id": item.tool_call_id}
+    if kind == "approval":
+        if not item.HasField("approve"):
+            raise InvalidArgument(f"{where}.approve", "is required (true to run the call, false to refuse it)")
+        out["approve"] = item.approve
+        if item.HasField("reason"):
+            out["reason"] = item.reason
+    else:
+        status = item.status if item.HasField("status") else "success"
+        if status not in ("success", "error"):
+            raise InvalidArgument(f"{where}.status", f"must be 'success' or 'error'; got '{status}'")
+        out["status"] = status
+        value = convert.value_to_python(item.tool_return) if item.HasField("tool_return") else ""
+        out["tool_return"] = value
+        out["stdout"], out["stderr"] = list(item.stdout), list(item.stderr)
+    return out
+
+
+def answers_from_request(request: messages_pb2.SendMessageRequest) -> Answers | None:
+    answers: Answers | None = None
+    for i, item in enumerate(request.messages):
+        kind = item.type if item.HasField("type") else "message"
+        if kind == "message":
+            continue
+        where = f"messages[{i}]"
+        if answers is not None:
+            raise InvalidArgument(where, "only one approval or tool_return item is allowed per request")
+        answers = Answers(field=where)
+        if kind == "approval":
+            for j, a in enumerate(item.approvals):
+                answers.items.append(_answer_item(f"{where}.approvals[{j}]", a, "approval"))
+            if not item.approvals:
+                if not item.HasField("approve"):
+                    raise InvalidArgument(f"{where}.approvals", "give one item per pending call (or `approve`)")
+                answers.approve_all = item.approve
+                answers.reason = item.reason if item.HasField("reason") else None
+                answers.request_id = item.approval_request_id if item.HasField("approval_request_id") else None
+        else:
+            if not item.tool_returns:
+                raise InvalidArgument(f"{where}.tool_returns", "is required for type 'tool_return'")
+            for j, a in enumerate(item.tool_returns):
+                answers.items.append(_answer_item(f"{where}.tool_returns[{j}]", a, "tool"))
+    return answers
+
+
 def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Message]:
     if request.messages and request.HasField("input"):
         raise InvalidArgument("input", "give either `messages` or `input`, not both")
@@ -53,8 +118,10 @@ def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Mess
     for i, item in enumerate(request.messages):
         where = f"messages[{i}]"
         kind = item.type if item.HasField("type") else "message"
+        if kind in ("approval", "tool_return"):
+            continue  # see answers_from_request
         if kind != "message":
-            raise InvalidArgument(f"{where}.type", f"'{kind}' is not supported here; use 'message'")
+            raise InvalidArgument(f"{where}.type", f"must be 'message', 'approval' or 'tool_return'; got '{kind}'")
         role = item.role if item.HasField("role") else "user"
         if role not in ROLES:
             raise InvalidArgument(f"{where}.role", f"must be one of {', '.join(ROLES)}; got '{role}'")
@@ -64,7 +131,7 @@ def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Mess
             name=item.name if item.HasField("name") else None, otid=item.otid if item.HasField("otid") else None,
             sender_id=item.sender_id if item.HasField("sender_id") else None,
         ))
-    if not out:
+    if not out and answers_from_request(request) is None:
         raise InvalidArgument("messages", "at least one message (or `input`) is required")
     return out
 

@@ -113,7 +113,8 @@ def views_of(message: Message, options: ViewOptions) -> list[messages_pb2.LettaM
                 continue
             out.append(view)
             index += 1
-        calls = list(message.tool_calls or [])
+        # Calls waiting for approval are shown by the approval request instead.
+        calls = [c for c in message.tool_calls or [] if not c.get("requires_approval")]
         if options.use_assistant_message and options.text_is_reasoning:
             plain = []
             for call in calls:
@@ -132,6 +133,27 @@ def views_of(message: Message, options: ViewOptions) -> list[messages_pb2.LettaM
             view.tool_call.CopyFrom(_tool_call(calls[0]))
             view.tool_calls.extend(_tool_call(c) for c in calls)
             out.append(view)
+    elif role == "approval":
+        calls = list(message.tool_calls or [])
+        view = _base(message, "approval_request_message", 0)
+        if calls:
+            view.tool_call.CopyFrom(_tool_call(calls[0]))
+        view.tool_calls.extend(_tool_call(c) for c in calls)
+        out.append(view)
+    elif role == "approval_response":
+        view = _base(message, "approval_response_message", 0)
+        for part in message.content:
+            for item in part.get("approvals", []) if part.get("type") == "approvals" else []:
+                approval = view.approvals.add(type=item.get("type", "approval"), tool_call_id=item["tool_call_id"])
+                for key in ("approve", "reason", "status"):
+                    if item.get(key) is not None:
+                        setattr(approval, key, item[key])
+                if item.get("tool_return") is not None:
+                    approval.tool_return.CopyFrom(convert.python_to_value(item["tool_return"]))
+        decisions = {a.approve for a in view.approvals if a.type == "approval" and a.HasField("approve")}
+        if len(decisions) == 1:
+            view.approve = decisions.pop()
+        out.append(view)
     elif role == "tool":
         if options.use_assistant_message and options.text_is_reasoning and message.name == options.assistant_tool_name:
             return out
