@@ -323,3 +323,58 @@ def test_bad_input_is_rejected_and_nothing_is_stored(agents, msgs, http):
     r = http.post("/v1/agents/agent-00000000-0000-0000-0000-000000000000/messages/stream", json={"input": "x"})
     assert r.status_code == 404
     assert http.get(f"/v1/agents/{agent.id}/messages").json() == []
+
+
+def test_client_disconnect_mid_stream_leaves_the_agent_consistent(fake_llm, agents, msgs, http):
+    model = f"m-{uid()}"
+    agent = make_agent(agents, f"openai/{model}", include_base_tools=False)
+    fake_llm.script(Reply(text=" ".join(["slow"] * 40), stream_chunks=40, chunk_delay_s=0.05), model=model)
+    call = msgs.StreamMessages(messages_pb2.SendMessageRequest(
+        agent_id=agent.id, input={"string_value": "tell me a long story"}, stream_tokens=True))
+    first = next(call)
+    assert first.message_type == "assistant_message"
+    call.cancel()  # the client goes away mid-step
+    run_id = first.run_id
+
+    def run_state():
+        return http.get(f"/v1/runs/{run_id}").json()
+
+    import time
+    deadline = time.monotonic() + 10
+    while run_state()["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run_state()["status"] == "cancelled"
+    # Nothing of the interrupted step was kept: no half-written assistant message.
+    history = http.get(f"/v1/agents/{agent.id}/messages", params={"order": "asc"}).json()
+    assert [m["message_type"] for m in history if m["message_type"] != "system_message"] == []
+    # The agent is free and works.
+    fake_llm.script(Reply(text="still here"), model=model)
+    assert send(msgs, agent.id, "hello again").messages[-1].content.string_value == "still here"
+
+
+def test_message_buffer_autoclear(fake_llm, agents, msgs, http):
+    model = f"m-{uid()}"
+    agent = make_agent(agents, f"openai/{model}", message_buffer_autoclear=True)
+    fake_llm.script(Reply(text="one"), Reply(text="two"), model=model)
+    send(msgs, agent.id, "first")
+    send(msgs, agent.id, "second")
+    second = fake_llm.last_request(model=model).body["messages"]
+    assert [m["role"] for m in second] == ["system", "user"] and second[-1]["content"] == "second"
+    assert len(agents.GetAgent(agents_pb2.GetAgentRequest(agent_id=agent.id)).message_ids) == 1
+    assert len(http.get(f"/v1/agents/{agent.id}/messages").json()) == 5  # all kept in recall
+
+
+def test_anthropic_token_streaming_and_reasoning(fake_llm, agents, msgs):
+    model = f"claude-{uid()}"
+    agent = make_agent(agents, f"anthropic/{model}", include_base_tools=False)
+    fake_llm.script(Reply(text="Bonjour tout le monde", reasoning="The user wants French.", stream_chunks=4),
+                    model=model)
+    events = list(msgs.StreamMessages(messages_pb2.SendMessageRequest(
+        agent_id=agent.id, input={"string_value": "hello in French"}, stream_tokens=True)))
+    reasoning = [e for e in events if e.message_type == "reasoning_message"]
+    text = [e for e in events if e.message_type == "assistant_message"]
+    assert "".join(r.reasoning for r in reasoning) == "The user wants French."
+    assert "".join(t.content.string_value for t in text) == "Bonjour tout le monde" and len(text) > 1
+    assert reasoning[0].otid != text[0].otid and len({t.otid for t in text}) == 1
+    listed = msgs.ListMessages(messages_pb2.ListMessagesRequest(agent_id=agent.id, order="asc")).messages
+    assert [m.message_type for m in listed][-2:] == ["reasoning_message", "assistant_message"]
