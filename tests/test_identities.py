@@ -91,6 +91,13 @@ def test_duplicate_key_and_upsert(rest, stubs):
     again = stubs.identities.UpsertIdentity(identities_pb2.CreateIdentityRequest(
         identifier_key=key, name="Three", identity_type="user"))
     assert again.id == first["id"] and again.name == "Three"
+    # An upsert without agent_ids keeps the identity's links; with them, replaces them.
+    agent = rest.post("/v1/agents", {"model": "openai/gpt-4o-mini"})
+    linked = rest.put("/v1/identities", {"identifier_key": key, "name": "Four", "identity_type": "user",
+                                         "agent_ids": [agent["id"]]})
+    assert linked["agent_ids"] == [agent["id"]]
+    kept = rest.put("/v1/identities", {"identifier_key": key, "name": "Five", "identity_type": "user"})
+    assert kept["agent_ids"] == [agent["id"]] and kept["name"] == "Five"
     fresh = rest.put("/v1/identities", {"identifier_key": f"new-{uid()}", "name": "N", "identity_type": "other"})
     assert fresh["id"] not in (first["id"], elsewhere["id"]) and fresh["identity_type"] == "other"
     assert ids(rest.get("/v1/identities", params={"identifier_key": key})) == [elsewhere["id"], first["id"]]

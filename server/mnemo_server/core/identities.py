@@ -78,8 +78,11 @@ class Identities:
             else:
                 identity_id = new_id("identity")
                 await store.insert_identity(conn, {"id": identity_id, **values})
-            await store.set_agents(conn, identity_id, agent_ids)
-            await store.set_blocks(conn, identity_id, block_ids)
+            # An upsert of an existing identity keeps its links unless new ones are given.
+            if existing is None or agent_ids:
+                await store.set_agents(conn, identity_id, agent_ids)
+            if existing is None or block_ids:
+                await store.set_blocks(conn, identity_id, block_ids)
             return await store.get(conn, identity_id)
 
     async def get(self, identity_id: str) -> identities_pb2.Identity:
