@@ -9,8 +9,8 @@ import grpc
 import pytest
 from google.protobuf import json_format
 from letta_client import Letta
-
 from mnemo.v1 import agents_pb2, agents_pb2_grpc, messages_pb2, messages_pb2_grpc
+
 from tests.fakes.fake_llm import Error, Reply, ToolCall
 from tests.util import uid
 

@@ -7,8 +7,8 @@ import json
 import grpc
 import pytest
 from letta_client import Letta
-
 from mnemo.v1 import agents_pb2, agents_pb2_grpc, messages_pb2, messages_pb2_grpc
+
 from tests.fakes.fake_llm import Reply, ToolCall
 from tests.util import uid
 

@@ -15,7 +15,6 @@ from mnemo_server.storage import schema
 from mnemo_server.storage.database import EmbeddedPostgres, make_engine, migrate
 from sqlalchemy import inspect, text
 
-
 # Indexes the server creates at run time, not in a migration: one partial HNSW
 # index per embedding dimension (storage/passages.py ensure_vector_index).
 RUNTIME_INDEX_PREFIXES = ("passages_embedding_hnsw_",)

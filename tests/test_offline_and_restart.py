@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import httpx
 import pytest
 
 from tests.harness import make_stack

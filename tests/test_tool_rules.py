@@ -3,8 +3,8 @@ forces a call, and when it stops. The fake model records each request."""
 from __future__ import annotations
 
 import pytest
-
 from mnemo.v1 import agents_pb2, agents_pb2_grpc, messages_pb2, messages_pb2_grpc
+
 from tests.fakes.fake_llm import Reply, ToolCall
 from tests.util import uid
 

@@ -19,6 +19,7 @@ from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult
 from ..runs.coordinator import RunCoordinator
 from ..runs.events import EventLogWriter
 from ..storage import runs as store
+from ..storage import turns
 from ..storage.paging import page_from
 from . import validate
 from .db import transaction
@@ -92,17 +93,18 @@ class Runs:
     async def start(self, turn: TurnRequest, *, background: bool, if_busy: str, config: dict) -> Started:
         """Records the run and takes the agent, or queues, or refuses."""
         validate.one_of("if_busy", if_busy, BUSY_POLICIES)
-        async with transaction(self.engine) as conn:
-            row = await store.create(
-                conn, run_id=turn.run_id, agent_id=turn.agent_id, background=background, request=config,
+        async with self.engine.connect() as conn:  # one statement: its own transaction
+            row = await turns.start(
+                conn, agent_id=turn.agent_id, run_id=turn.run_id, background=background, request=config,
                 owner=self.coordinator.server_id, stale_s=self.coordinator.stale_s,
                 reject_if_busy=if_busy == "reject",
             )
-        if row is None:
+        if row.free is None:
             raise NotFound("agent", turn.agent_id)
         if row.status is None:
             raise Busy(f"agent '{turn.agent_id}' is busy with run '{row.busy_with}'; retry later, or send with "
                        "if_busy='queue' to wait for it")
+        turn.state = row.state  # read with the claim; None when queued
         return Started(turn.run_id, queued=row.status == "created")
 
     async def execute(self, turn: TurnRequest, started: Started, sink: Sink | None = None) -> TurnResult:

@@ -39,9 +39,9 @@ from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec,
 from ..providers.registry import ProviderRegistry
 from ..storage import blocks as block_store
 from ..storage import convert, turns
-from ..storage import runs as run_store
 from ..storage.messages import Message
 from . import context
+from .archival_tools import ARCHIVAL_TOOLS  # noqa: F401 - importing it registers their executors
 from .compaction import CompactionError, Compactor
 from .inputs import Answers
 from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
@@ -83,6 +83,8 @@ class TurnRequest:
     answers: Answers | None = None
     # Tools the client runs itself (calls to them wait for the client's result).
     client_tools: list[turns.ToolInfo] = field(default_factory=list)
+    # The agent's state, when it was read together with taking the agent.
+    state: turns.TurnState | None = None
 
 
 @dataclass
@@ -133,8 +135,10 @@ class _Turn:
     # -- setup ----------------------------------------------------------------
 
     async def _load(self) -> None:
-        async with self.loop.engine.connect() as conn:
-            state = await turns.load(conn, self.request.agent_id)
+        state = self.request.state
+        if state is None:
+            async with self.loop.engine.connect() as conn:
+                state = await turns.load(conn, self.request.agent_id)
         if state is None:
             raise NotFound("agent", self.request.agent_id)
         self.state = state
@@ -621,23 +625,18 @@ class _Turn:
             "error_type": error_type, "error_data": {"message": error} if error else None,
         }
 
-    def _final_values(self, stop_reason: str | None) -> dict[str, Any] | None:
-        """Agent bookkeeping written with the request's last step."""
-        if stop_reason is None:
-            return None
+    def _final_values(self, stop_reason: str) -> dict[str, Any]:
+        """What the request's last commit records: the agent's last stop reason
+        and, when this turn owns its run, the run's end."""
         values: dict[str, Any] = {
-            "last_stop_reason": stop_reason, "last_run_completion": datetime.now(UTC),
-            "last_run_duration_ms": int((time.monotonic() - self.started) * 1000),
-        }
-        return values
-
-    def _finish_run_values(self, stop_reason: str) -> dict[str, Any]:
-        return {
-            "status": RUN_STATUS.get(stop_reason, "failed"), "stop_reason": stop_reason,
+            "stop_reason": stop_reason, "duration_ms": int((time.monotonic() - self.started) * 1000),
             "usage": {"prompt_tokens": self.usage.prompt_tokens, "completion_tokens": self.usage.completion_tokens,
                       "total_tokens": self.usage.total_tokens, "step_count": self.step_count},
             "ttft_ms": self.first_event_ms,
         }
+        if self.request.owns_run:
+            values["status"] = RUN_STATUS.get(stop_reason, "failed")
+        return values
 
     async def _write(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                      step_row: dict[str, Any], stop_reason: str | None) -> None:
@@ -645,25 +644,28 @@ class _Turn:
         if new_system and system is not None:
             to_insert.insert(0, system)
             system = None
-        in_context = [*self.in_context, *[m for m in messages if m.id not in {x.id for x in self.in_context}]]
+        known = {m.id for m in self.in_context}
+        in_context = [*self.in_context, *[m for m in messages if m.id not in known]]
         in_context_ids = [m.id for m in in_context]
-        final = self._final_values(stop_reason)
+        final = self._final_values(stop_reason) if stop_reason is not None else None
         if final is not None and self.state.agent.get("message_buffer_autoclear"):
             in_context_ids = in_context_ids[:1]
-        async with transaction(self.loop.engine) as conn:
-            for label, block in step.edited_blocks.items():
-                current = await block_store.get(conn, block.id, for_update=True)
-                if current is None:
-                    continue
-                try:
-                    await block_rules.apply_changes(conn, current, {"value": block.value}, by_agent=True)
-                except MnemoError as exc:  # validated already; a concurrent change may conflict
-                    log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
-            await turns.commit_step(conn, agent_id=self.request.agent_id, new_messages=to_insert, step=step_row,
-                                    message_ids=in_context_ids, system_update=system, agent_values=final)
-            if stop_reason is not None and self.request.owns_run:
-                await run_store.finish(conn, run_id=self.request.run_id, agent_id=self.request.agent_id,
-                                       **self._finish_run_values(stop_reason))
+        write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
+                     step=step_row, message_ids=in_context_ids, system_update=system, final=final)
+        if not step.edited_blocks:
+            async with self.loop.engine.connect() as conn:  # one statement: its own transaction
+                await turns.commit_step(conn, **write)
+        else:
+            async with transaction(self.loop.engine) as conn:
+                for label, block in step.edited_blocks.items():
+                    current = await block_store.get(conn, block.id, for_update=True)
+                    if current is None:
+                        continue
+                    try:
+                        await block_rules.apply_changes(conn, current, {"value": block.value}, by_agent=True)
+                    except MnemoError as exc:  # validated already; a concurrent change may conflict
+                        log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
+                await turns.commit_step(conn, **write)
         self.in_context = in_context
         self.message_count += len(to_insert)
 

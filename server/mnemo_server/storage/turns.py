@@ -1,23 +1,27 @@
 """What one agent turn reads at its start and writes at the end of each step.
 
-A step is committed in one transaction: its messages, its step row, the block
-edits the agent made, the rebuilt system message (if any) and the agent's new
-in-context list. A failed or interrupted step writes nothing.
+The hot path of a turn is two statements:
+- `start`: insert the run, take the agent if it is free (see storage/runs.py)
+  and, when taken, read everything the turn needs (agent, blocks, tools,
+  in-context messages) as JSON, in one round trip;
+- `commit_step`: write the step's messages and step row, update the agent's
+  in-context list, and on the last step end the run and release the agent,
+  in one statement (one implicit transaction).
+A step with block edits commits in one explicit transaction instead, so block
+changes go through core.blocks.apply_changes. A failed or interrupted step
+writes nothing.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import blocks as block_store
-from . import messages as message_store
-from . import tools as tool_store
 from .messages import Message
-from .schema import agents
 
 
 @dataclass
@@ -49,50 +53,214 @@ class TurnState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Everything a turn reads about agent $1, as one row of JSON values.
+_STATE_COLUMNS = """
+    to_jsonb(ag) AS agent,
+    (SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'id', b.id, 'label', b.label, 'value', b.value, 'limit', b."limit", 'read_only', b.read_only,
+            'description', b.description) ORDER BY ab.attached_at, b.id), '[]'::jsonb)
+       FROM agent_blocks ab JOIN blocks b ON b.id = ab.block_id WHERE ab.agent_id = ag.id) AS blocks,
+    (SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'name', t.name, 'tool_type', t.tool_type, 'json_schema', t.json_schema,
+            'return_char_limit', t.return_char_limit, 'default_requires_approval', t.default_requires_approval)
+            ORDER BY at.attached_at, t.id), '[]'::jsonb)
+       FROM agent_tools at JOIN tools t ON t.id = at.tool_id WHERE at.agent_id = ag.id) AS tools,
+    (SELECT coalesce(jsonb_agg(to_jsonb(m) - 'text' ORDER BY ids.ord), '[]'::jsonb)
+       FROM unnest(ag.message_ids) WITH ORDINALITY AS ids(id, ord) JOIN messages m ON m.id = ids.id) AS messages
+"""
+
+_LOAD = f"SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1"
+
+# Insert run $2 for agent $1 and take the agent if it is free (no active run,
+# or its server stopped heartbeating for $5 seconds; and no live run queued
+# before). When taken, also read the turn's state. See storage/runs.py for
+# why the owner is read from the locked agent row.
+_START = f"""
+WITH a AS (SELECT id, active_run_id, active_owner FROM agents WHERE id = $1 FOR UPDATE),
+free AS (
+    SELECT (a.active_run_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM servers s
+                WHERE s.id = a.active_owner AND s.heartbeat_at > now() - make_interval(secs => $5)))
+       AND NOT EXISTS (
+                SELECT 1 FROM runs q JOIN servers s ON s.id = q.owner
+                WHERE q.agent_id = a.id AND q.status = 'created'
+                  AND s.heartbeat_at > now() - make_interval(secs => $5)) AS ok
+    FROM a
+),
+r AS (
+    INSERT INTO runs (id, agent_id, status, background, request, owner, started_at)
+    SELECT $2, $1, CASE WHEN free.ok THEN 'running' ELSE 'created' END, $3, $4::jsonb, $6,
+           CASE WHEN free.ok THEN now() END
+    FROM free WHERE free.ok OR NOT $7
+    RETURNING status
+),
+u AS (UPDATE agents SET active_run_id = $2, active_owner = $6 WHERE id = $1 AND (SELECT ok FROM free) RETURNING 1)
+SELECT (SELECT ok FROM free) AS free, (SELECT active_run_id FROM a) AS busy_with, (SELECT status FROM r) AS status,
+       state.*
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1 AND (SELECT ok FROM free)) AS state ON true
+"""
+
+# One step's writes, and on the last step ($12) the end of the run and the
+# release of the agent: a single statement, so a single implicit transaction.
+_COMMIT = """
+WITH m AS (
+    INSERT INTO messages (id, agent_id, role, content, text, name, tool_calls, tool_call_id, tool_returns, step_id,
+                          run_id, otid, sender_id, model, is_err, created_at)
+    SELECT id, agent_id, role, content, text, name, tool_calls, tool_call_id, tool_returns, step_id, run_id, otid,
+           sender_id, model, is_err, created_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(
+        id text, agent_id text, role text, content jsonb, text text, name text, tool_calls jsonb, tool_call_id text,
+        tool_returns jsonb, step_id text, run_id text, otid text, sender_id text, model text, is_err boolean,
+        created_at timestamptz)
+    RETURNING 1
+),
+s AS (
+    INSERT INTO steps (id, agent_id, run_id, status, stop_reason, provider, model, model_handle,
+                       context_window_limit, prompt_tokens, completion_tokens, total_tokens, cached_input_tokens,
+                       reasoning_tokens, llm_ms, tool_ms, step_ms, error_type, error_data)
+    SELECT id, agent_id, run_id, status, stop_reason, provider, model, model_handle, context_window_limit,
+           prompt_tokens, completion_tokens, total_tokens, cached_input_tokens, reasoning_tokens, llm_ms, tool_ms,
+           step_ms, error_type, error_data
+    FROM jsonb_to_record($2::jsonb) AS x(
+        id text, agent_id text, run_id text, status text, stop_reason text, provider text, model text,
+        model_handle text, context_window_limit integer, prompt_tokens integer, completion_tokens integer,
+        total_tokens integer, cached_input_tokens integer, reasoning_tokens integer, llm_ms double precision,
+        tool_ms double precision, step_ms double precision, error_type text, error_data jsonb)
+    WHERE $2::jsonb IS NOT NULL
+    RETURNING 1
+),
+sys AS (
+    UPDATE messages SET content = $3::jsonb, text = $4, created_at = now()
+    WHERE $5::text IS NOT NULL AND id = $5::text
+    RETURNING 1
+),
+a AS (
+    UPDATE agents SET
+        message_ids = $6::text[],
+        message_count = message_count + $7,
+        last_stop_reason = CASE WHEN $12 THEN $8 ELSE last_stop_reason END,
+        last_run_completion = CASE WHEN $12 THEN now() ELSE last_run_completion END,
+        last_run_duration_ms = CASE WHEN $12 THEN $9::integer ELSE last_run_duration_ms END,
+        active_run_id = CASE WHEN $12 AND active_run_id = $11 THEN NULL ELSE active_run_id END,
+        active_owner = CASE WHEN $12 AND active_run_id = $11 THEN NULL ELSE active_owner END
+    WHERE id = $10
+    RETURNING 1
+),
+r AS (
+    UPDATE runs SET status = $13, stop_reason = $8, completed_at = now(),
+        total_duration_ms = extract(epoch FROM now() - created_at) * 1000,
+        prompt_tokens = ($14::jsonb->>'prompt_tokens')::integer,
+        completion_tokens = ($14::jsonb->>'completion_tokens')::integer,
+        total_tokens = ($14::jsonb->>'total_tokens')::integer,
+        step_count = ($14::jsonb->>'step_count')::integer,
+        ttft_ms = $15::double precision
+    WHERE $12 AND $13::text IS NOT NULL AND id = $11 AND status NOT IN ('completed', 'failed', 'cancelled')
+    RETURNING 1
+),
+n AS (SELECT pg_notify('mnemo_agent_free', $10) WHERE $12 AND $13::text IS NOT NULL)
+SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM sys), (SELECT count(*) FROM a),
+       (SELECT count(*) FROM r), (SELECT count(*) FROM n)
+"""
+
+
+def _driver(raw) -> Any:
+    return raw.driver_connection
+
+
+async def _asyncpg(conn: AsyncConnection):
+    """The asyncpg connection under a SQLAlchemy connection (same pool, same
+    codecs: jsonb comes back decoded)."""
+    return (await conn.get_raw_connection()).driver_connection
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _message(m: dict[str, Any]) -> Message:
+    return Message(
+        id=m["id"], agent_id=m["agent_id"], role=m["role"], content=m["content"] or [], name=m["name"],
+        tool_calls=m["tool_calls"], tool_call_id=m["tool_call_id"], tool_returns=m["tool_returns"],
+        step_id=m["step_id"], run_id=m["run_id"], otid=m["otid"], sender_id=m["sender_id"], model=m["model"],
+        is_err=m["is_err"], created_at=_ts(m["created_at"]), seq=m["seq"],
+    )
+
+
+def _state(row) -> TurnState:
+    agent = row["agent"]
+    agent["created_at"] = _ts(agent.get("created_at"))
+    blocks = [BlockRow(b["id"], b["label"], b["value"], b["limit"], b["read_only"], b["description"])
+              for b in row["blocks"]]
+    tools = []
+    for t in row["tools"]:
+        schema = t["json_schema"] or {}
+        tools.append(ToolInfo(
+            name=t["name"], tool_type=t["tool_type"], description=schema.get("description", ""),
+            parameters=schema.get("parameters") or {"type": "object", "properties": {}},
+            return_char_limit=t["return_char_limit"], default_requires_approval=t["default_requires_approval"],
+        ))
+    return TurnState(agent=agent, blocks=blocks, tools=tools, in_context=[_message(m) for m in row["messages"]])
+
+
 async def load(conn: AsyncConnection, agent_id: str) -> TurnState | None:
-    row = (await conn.execute(select(*agents.c).where(agents.c.id == agent_id))).first()
-    if row is None:
-        return None
-    agent = dict(row._mapping)
-    blocks = (await block_store.for_agents(conn, [agent_id]))[agent_id]
-    tools = (await tool_store.for_agents(conn, [agent_id]))[agent_id]
-    in_context = await message_store.by_ids(conn, agent["message_ids"] or [])
-    return TurnState(
-        agent=agent,
-        blocks=[BlockRow(b.id, b.label, b.value, b.limit, b.read_only,
-                         b.description if b.HasField("description") else None) for b in blocks],
-        tools=[_tool_info(t) for t in tools],
-        in_context=in_context,
-    )
+    row = await (await _asyncpg(conn)).fetchrow(_LOAD, agent_id)
+    return _state(row) if row is not None else None
 
 
-def _tool_info(tool) -> ToolInfo:
-    from google.protobuf import json_format
+@dataclass
+class Started:
+    free: bool | None  # None: no such agent
+    busy_with: str | None
+    status: str | None  # "running", "created", or None when refused
+    state: TurnState | None
 
-    schema = json_format.MessageToDict(tool.json_schema)
-    return ToolInfo(
-        name=tool.name, tool_type=tool.tool_type, description=schema.get("description", ""),
-        parameters=schema.get("parameters") or {"type": "object", "properties": {}},
-        return_char_limit=tool.return_char_limit, default_requires_approval=tool.default_requires_approval,
-    )
+
+async def start(conn: AsyncConnection, *, agent_id: str, run_id: str, background: bool, request: dict[str, Any],
+                owner: str, stale_s: float, reject_if_busy: bool) -> Started:
+    row = await (await _asyncpg(conn)).fetchrow(
+        _START, agent_id, run_id, background, json.dumps(request), stale_s, owner, reject_if_busy)
+    state = _state(row) if row["agent"] is not None else None
+    return Started(row["free"], row["busy_with"], row["status"], state)
+
+
+def _row_json(m: Message) -> dict[str, Any]:
+    row = m.row()
+    row["created_at"] = m.created_at.isoformat() if m.created_at else None
+    return row
 
 
 async def commit_step(
     conn: AsyncConnection,
     *,
     agent_id: str,
+    run_id: str,
     new_messages: Sequence[Message],
     step: dict[str, Any] | None,
     message_ids: Sequence[str],
     system_update: Message | None = None,
-    agent_values: dict[str, Any] | None = None,
+    final: dict[str, Any] | None = None,
 ) -> None:
-    await message_store.insert_messages(conn, new_messages)
-    if system_update is not None:
-        await message_store.update_content(conn, system_update)
-    if step is not None:
-        await message_store.insert_step(conn, step)
-    values = {"message_ids": list(message_ids), **(agent_values or {})}
-    if new_messages:
-        values["message_count"] = agents.c.message_count + len(new_messages)
-    await conn.execute(update(agents).where(agents.c.id == agent_id).values(**values))
+    """Writes one step. `final` (stop_reason, run status, usage, ttft_ms,
+    duration_ms) ends the run and releases the agent in the same statement."""
+    final = final or {}
+    await (await _asyncpg(conn)).fetchrow(
+        _COMMIT,
+        json.dumps([_row_json(m) for m in new_messages], ensure_ascii=False),
+        json.dumps(step) if step is not None else None,
+        json.dumps(system_update.content, ensure_ascii=False) if system_update is not None else None,
+        system_update.search_text() if system_update is not None else None,
+        system_update.id if system_update is not None else None,
+        list(message_ids),
+        len(new_messages),
+        final.get("stop_reason"),
+        final.get("duration_ms"),
+        agent_id,
+        run_id,
+        bool(final),
+        final.get("status"),
+        json.dumps(final.get("usage") or {}),
+        final.get("ttft_ms"),
+    )
+
+
