@@ -10,10 +10,12 @@ from .core.blocks import Blocks
 from .core.catalog import Catalog
 from .core.identities import Identities
 from .core.messages import Messages
+from .core.passages import Passages
 from .core.runs import Runs
 from .core.secrets import SecretBox
 from .core.tools import Tools
 from .loop.agent_loop import AgentLoop
+from .providers.embeddings import Embeddings
 from .providers.registry import ProviderRegistry
 from .runs.coordinator import RunCoordinator
 
@@ -29,8 +31,11 @@ class Services:
         self.identities = Identities(engine)
         self.agents = Agents(engine, self.catalog, self.secrets)
         self.providers = ProviderRegistry(settings, self.catalog)
+        # Archival memory; also reached by the agent's archival tools (core.passages.for_engine).
+        self.embeddings = Embeddings(self.catalog)
+        self.passages = Passages(engine, self.catalog, self.embeddings)
         self.coordinator = RunCoordinator(engine)
-        self.loop = AgentLoop(engine, self.providers)
+        self.loop = AgentLoop(engine, self.providers, self.secrets)
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
 
@@ -41,6 +46,7 @@ class Services:
     async def close(self) -> None:
         await self.coordinator.stop()
         await self.providers.aclose()
+        await self.embeddings.aclose()
         await self.engine.dispose()
 
     async def ping_database(self) -> None:

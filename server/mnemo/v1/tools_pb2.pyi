@@ -197,3 +197,56 @@ class DeleteToolRequest(_message.Message):
     TOOL_ID_FIELD_NUMBER: _ClassVar[int]
     tool_id: str
     def __init__(self, tool_id: _Optional[str] = ...) -> None: ...
+
+class RunToolFromSourceRequest(_message.Message):
+    __slots__ = ("source_code", "args", "env_vars", "name", "source_type", "args_json_schema", "json_schema", "pip_requirements", "npm_requirements", "timeout_seconds")
+    class EnvVarsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SOURCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    ENV_VARS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    PIP_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    NPM_REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    source_code: str
+    args: _struct_pb2.Struct
+    env_vars: _containers.ScalarMap[str, str]
+    name: str
+    source_type: str
+    args_json_schema: _struct_pb2.Struct
+    json_schema: _struct_pb2.Struct
+    pip_requirements: _containers.RepeatedCompositeFieldContainer[PackageRequirement]
+    npm_requirements: _containers.RepeatedCompositeFieldContainer[PackageRequirement]
+    timeout_seconds: float
+    def __init__(self, source_code: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., env_vars: _Optional[_Mapping[str, str]] = ..., name: _Optional[str] = ..., source_type: _Optional[str] = ..., args_json_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., json_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pip_requirements: _Optional[_Iterable[_Union[PackageRequirement, _Mapping]]] = ..., npm_requirements: _Optional[_Iterable[_Union[PackageRequirement, _Mapping]]] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+
+class RunAgentToolRequest(_message.Message):
+    __slots__ = ("agent_id", "tool_name", "args")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    tool_name: str
+    args: _struct_pb2.Struct
+    def __init__(self, agent_id: _Optional[str] = ..., tool_name: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ToolExecutionResult(_message.Message):
+    __slots__ = ("status", "func_return", "stdout", "stderr")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FUNC_RETURN_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_FIELD_NUMBER: _ClassVar[int]
+    STDERR_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    func_return: _struct_pb2.Value
+    stdout: _containers.RepeatedScalarFieldContainer[str]
+    stderr: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, status: _Optional[str] = ..., func_return: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., stdout: _Optional[_Iterable[str]] = ..., stderr: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -74,6 +74,16 @@ class ToolServiceStub:
                 request_serializer=mnemo_dot_v1_dot_tools__pb2.DeleteToolRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.RunToolFromSource = channel.unary_unary(
+                '/mnemo.v1.ToolService/RunToolFromSource',
+                request_serializer=mnemo_dot_v1_dot_tools__pb2.RunToolFromSourceRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.FromString,
+                _registered_method=True)
+        self.RunAgentTool = channel.unary_unary(
+                '/mnemo.v1.ToolService/RunAgentTool',
+                request_serializer=mnemo_dot_v1_dot_tools__pb2.RunAgentToolRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.FromString,
+                _registered_method=True)
 
 
 class ToolServiceServicer:
@@ -134,6 +144,25 @@ class ToolServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunToolFromSource(self, request, context):
+        """Builds a tool from source without saving it and runs it once on `args`
+        in the tool sandbox (a separate, resource-limited process; see
+        docs/sandbox.md). A failure of the tool itself (an exception, a timeout,
+        the memory limit) is a result with status "error", not an RPC error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunAgentTool(self, request, context):
+        """Runs a custom tool attached to an agent, as the agent would: with the
+        agent's secrets as environment variables and a read-only snapshot of the
+        agent as `agent_state`. The agent's memory is not changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ToolServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +200,16 @@ def add_ToolServiceServicer_to_server(servicer, server):
                     servicer.DeleteTool,
                     request_deserializer=mnemo_dot_v1_dot_tools__pb2.DeleteToolRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RunToolFromSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunToolFromSource,
+                    request_deserializer=mnemo_dot_v1_dot_tools__pb2.RunToolFromSourceRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.SerializeToString,
+            ),
+            'RunAgentTool': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunAgentTool,
+                    request_deserializer=mnemo_dot_v1_dot_tools__pb2.RunAgentToolRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -365,6 +404,60 @@ class ToolService:
             '/mnemo.v1.ToolService/DeleteTool',
             mnemo_dot_v1_dot_tools__pb2.DeleteToolRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunToolFromSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.ToolService/RunToolFromSource',
+            mnemo_dot_v1_dot_tools__pb2.RunToolFromSourceRequest.SerializeToString,
+            mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunAgentTool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.ToolService/RunAgentTool',
+            mnemo_dot_v1_dot_tools__pb2.RunAgentToolRequest.SerializeToString,
+            mnemo_dot_v1_dot_tools__pb2.ToolExecutionResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,8 @@ from mnemo.v1 import (
     messages_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
+    passages_pb2,
+    passages_pb2_grpc,
     runs_pb2,
     runs_pb2_grpc,
     tags_pb2,
@@ -30,6 +32,7 @@ from .. import __version__
 from ..services import Services
 from .errors import rpc_errors
 from .messages import MessageServicer
+from .passages import PassageServicer
 from .runs import RunServicer
 
 EMPTY = empty_pb2.Empty()
@@ -74,6 +77,7 @@ class BlockServicer(blocks_pb2_grpc.BlockServiceServicer):
 class ToolServicer(tools_pb2_grpc.ToolServiceServicer):
     def __init__(self, services: Services):
         self.tools = services.tools
+        self.secrets = services.secrets
 
     async def CreateTool(self, request, context):
         return await self.tools.create(request)
@@ -96,6 +100,12 @@ class ToolServicer(tools_pb2_grpc.ToolServiceServicer):
     async def DeleteTool(self, request, context):
         await self.tools.delete(request.tool_id)
         return EMPTY
+
+    async def RunToolFromSource(self, request, context):
+        return await self.tools.run_from_source(request)
+
+    async def RunAgentTool(self, request, context):
+        return await self.tools.run_for_agent(request, self.secrets)
 
 
 @rpc_errors
@@ -226,6 +236,7 @@ def register_all(server, services: Services) -> list[str]:
         (tags_pb2_grpc.add_TagServiceServicer_to_server, TagServicer, tags_pb2),
         (models_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer, models_pb2),
         (messages_pb2_grpc.add_MessageServiceServicer_to_server, MessageServicer, messages_pb2),
+        (passages_pb2_grpc.add_PassageServiceServicer_to_server, PassageServicer, passages_pb2),
         (runs_pb2_grpc.add_RunServiceServicer_to_server, RunServicer, runs_pb2),
     ]
     names = []

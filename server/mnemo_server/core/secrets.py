@@ -1,8 +1,8 @@
 """Encryption of agent secrets at rest (Fernet: AES-128-CBC + HMAC-SHA256).
 
 The key comes from MNEMO_ENCRYPTION_KEY, or is created once in
-MNEMO_DATA_DIR/secret.key (mode 0600). Servers sharing a database must share
-the key.
+MNEMO_DATA_DIR/secret.key (mode 0600, in a directory created 0700). Servers
+sharing a database must share the key.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class SecretBox:
             return cls(encryption_key)
         path = data_dir / "secret.key"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())

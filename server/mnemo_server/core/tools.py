@@ -1,14 +1,19 @@
-"""Tools: built-in tool seeding and custom tool CRUD. Execution lives in the
-agent loop and the sandbox; this module only stores what a tool is."""
+"""Tools: built-in tool seeding, custom tool CRUD, and running a custom tool
+on request (RunToolFromSource, RunAgentTool) in the sandbox (see sandbox/)."""
 from __future__ import annotations
 
+import ast
+import math
 from typing import Any
 
+from google.protobuf import json_format, struct_pb2
 from mnemo.v1 import tools_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
+from ..sandbox import ToolRun, default_limits, run_tool
+from ..sandbox.agent_tools import SERVER_PARAMS, function_name, prepare_agent_tool, run_agent_tool
 from ..storage import convert
 from ..storage import tools as store
 from ..storage.paging import page_from
@@ -90,6 +95,62 @@ def create_values(request: tools_pb2.CreateToolRequest) -> dict[str, Any]:
         "enable_parallel_execution": request.enable_parallel_execution,
         "project_id": request.project_id if request.HasField("project_id") else None,
     }
+
+
+def _json_numbers(value: Any) -> Any:
+    """Struct numbers are doubles: give whole numbers back as ints, as JSON
+    parsing would (3 -> 3, not 3.0), so `range(n)` works in a tool."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(v) for v in value]
+    return value
+
+
+def _call_args(request: Any, required: list[str], function: str) -> dict[str, Any]:
+    args = _json_numbers(convert.struct_to_dict(request.args)) if request.HasField("args") else {}
+    for name in SERVER_PARAMS:
+        if name in args:
+            raise InvalidArgument(f"args.{name}", "is filled in by the server and cannot be given")
+    missing = [name for name in required if name not in args]
+    if missing:
+        names = ", ".join(f"'{name}'" for name in missing)
+        raise InvalidArgument(f"args.{missing[0]}", f"missing required argument {names} of {function}()")
+    return args
+
+
+def _required_params(source_code: str, function: str) -> list[str]:
+    """Parameters without a default of a top-level function (the server's own
+    parameters aside); raises InvalidArgument("name") if there is no such
+    function."""
+    module = ast.parse(source_code)
+    for node in reversed(module.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            args = node.args
+            positional = [*args.posonlyargs, *args.args]
+            without_default = positional[: len(positional) - len(args.defaults)]
+            without_default += [a for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None]
+            return [a.arg for a in without_default if a.arg not in SERVER_PARAMS and a.arg != "self"]
+    raise InvalidArgument("name", f"source_code defines no top-level function named '{function}'")
+
+
+def _func_return_value(value: Any) -> struct_pb2.Value:
+    out = struct_pb2.Value()
+    try:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("not a JSON number")
+        json_format.ParseDict(value, out)
+    except (json_format.ParseError, TypeError, ValueError):
+        out.string_value = str(value)
+    return out
+
+
+def execution_result(run: ToolRun) -> tools_pb2.ToolExecutionResult:
+    result = tools_pb2.ToolExecutionResult(status=run.status, stdout=run.stdout, stderr=run.stderr)
+    result.func_return.CopyFrom(_func_return_value(run.func_return))
+    return result
 
 
 class Tools:
@@ -193,3 +254,43 @@ class Tools:
             if is_builtin(tool):
                 raise FailedPrecondition(f"'{tool.name}' is a built-in tool and cannot be deleted")
             await store.delete_tool(conn, tool_id)
+
+    async def run_from_source(self, request: tools_pb2.RunToolFromSourceRequest) -> tools_pb2.ToolExecutionResult:
+        """Builds a tool from source (as CreateTool would, without saving it)
+        and runs it once in the sandbox."""
+        source_type = request.source_type if request.HasField("source_type") else "python"
+        validate.one_of("source_type", source_type, SOURCE_TYPES)
+        validate.required("source_code", request.source_code)
+        json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
+        args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
+        schema_name, _, schema = _schema(request.source_code, json_schema, args_schema, None)
+        try:
+            parse_tool_name_and_description(request.source_code)  # the source must parse, whatever the schema
+        except ToolSourceError as exc:
+            raise InvalidArgument("source_code", str(exc)) from None
+        function = (request.name if request.HasField("name") and request.name.strip()
+                    else function_name(request.source_code, schema_name))
+        if function == schema_name and not json_schema:
+            required = list(schema.get("parameters", {}).get("required", []))
+            _required_params(request.source_code, function)  # the function exists
+        else:
+            required = _required_params(request.source_code, function)
+        args = _call_args(request, required, function)
+        requirements = _requirements("pip_requirements", list(request.pip_requirements))
+        limits = default_limits().with_timeout(
+            request.timeout_seconds if request.HasField("timeout_seconds") else None)
+        run = await run_tool(
+            request.source_code, function, args, env=dict(request.env_vars), agent_state=None, limits=limits,
+            pip_requirements=[r["name"] + (f"=={r['version']}" if r.get("version") else "") for r in requirements],
+        )
+        return execution_result(run)
+
+    async def run_for_agent(self, request: tools_pb2.RunAgentToolRequest, secret_box: Any,
+                            ) -> tools_pb2.ToolExecutionResult:
+        """Runs a custom tool attached to an agent, with its secrets and state."""
+        validate.required("agent_id", request.agent_id)
+        validate.required("tool_name", request.tool_name)
+        call = await prepare_agent_tool(self.engine, secret_box, request.agent_id, request.tool_name)
+        parameters = convert.struct_to_dict(call.tool.json_schema).get("parameters") or {}
+        args = _call_args(request, list(parameters.get("required") or []), call.function_name)
+        return execution_result(await run_agent_tool(call, args))

