@@ -47,3 +47,9 @@ class PermissionDenied(MnemoError):
 
 class Unauthenticated(MnemoError):
     code = "UNAUTHENTICATED"
+
+
+class Unavailable(MnemoError):
+    """A dependency (e.g. an embedding provider) failed; the call may succeed later."""
+
+    code = "UNAVAILABLE"

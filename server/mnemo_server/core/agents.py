@@ -7,12 +7,13 @@ from typing import Any
 from mnemo.v1 import agents_pb2, blocks_pb2, models_pb2, tools_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import AlreadyExists, InvalidArgument, NotFound
+from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
 from ..storage import agents as store
 from ..storage import blocks as block_store
 from ..storage import convert
 from ..storage import identities as identity_store
+from ..storage import passages as passage_store
 from ..storage import tools as tool_store
 from ..storage.paging import page_from
 from ..tools.builtin import TERMINAL_BASE_TOOLS, base_tool_names
@@ -20,6 +21,7 @@ from . import blocks as block_rules
 from . import validate
 from .catalog import Catalog
 from .db import transaction
+from .passages import same_space
 from .prompts import DEFAULT_SYSTEM, generated_name
 from .secrets import SecretBox
 
@@ -125,6 +127,21 @@ class Agents:
         if has("embedding"):
             return request.embedding, self.catalog.embedding_config(request.embedding, chunk_size=chunk)
         return None, None
+
+    async def _check_embedding_change(self, conn, agent_id: str, new: models_pb2.EmbeddingConfig) -> None:
+        """Refuses a new embedding model once the agent's archival memory has
+        vectors made by another one: the two vector spaces must never mix."""
+        await store.exists(conn, agent_id, lock=True)  # archival writes hold this row (FOR SHARE)
+        current = await store.row(conn, agent_id)
+        data = current["embedding_config"] if current else None
+        old = convert.dict_to_message(data, models_pb2.EmbeddingConfig()) if data else None
+        if same_space(old, new):
+            return
+        if await passage_store.has_vectors(conn, agent_id):
+            was = (old.handle or f"{old.embedding_endpoint_type}/{old.embedding_model}") if old else "another model"
+            raise FailedPrecondition(
+                f"embedding: the agent's archival memory is embedded with {was}; changing its embedding model "
+                "would mix vector spaces. Delete its archival passages first, or create a new agent.")
 
     async def _resolve_tools(self, conn, names: Sequence[str], ids: Sequence[str]) -> list[str]:
         found = await tool_store.ids_by_names(conn, names)
@@ -282,6 +299,8 @@ class Agents:
             if current is None:
                 validate.required("agent_id", request.agent_id)
                 raise NotFound("agent", request.agent_id)
+            if embedding_config is not None:
+                await self._check_embedding_change(conn, request.agent_id, embedding_config)
             model, llm_config = self._llm(
                 has, request, current=convert.dict_to_message(current["llm_config"], models_pb2.LlmConfig())
             )

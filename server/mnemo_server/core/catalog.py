@@ -17,6 +17,7 @@ from mnemo.v1 import models_pb2
 
 from ..config import Settings
 from ..errors import InvalidArgument
+from ..providers import local_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,14 @@ class Catalog:
         return OFFLINE_HANDLE
 
     def default_embedding_handle(self) -> str | None:
-        return "openai/text-embedding-3-small" if "openai" in self.providers else None
+        """OpenAI's small model when OpenAI is configured, else Mnemo's local
+        model when it is installed (the `local-embeddings` extra), else none:
+        archival memory then works with full-text search only."""
+        if "openai" in self.providers:
+            return "openai/text-embedding-3-small"
+        if local_embeddings.available():
+            return local_embeddings.LOCAL_HANDLE
+        return None
 
     # -- handles ------------------------------------------------------------
 
@@ -148,6 +156,18 @@ class Catalog:
         ptype = self._provider_type(field, provider)
         if ptype == "anthropic":
             raise InvalidArgument(field, "anthropic offers no embedding models")
+        if ptype == OFFLINE_PROVIDER:
+            if model != local_embeddings.LOCAL_MODEL:
+                raise InvalidArgument(field, f"the {OFFLINE_PROVIDER} provider's only embedding model is "
+                                             f"'{local_embeddings.LOCAL_HANDLE}'")
+            reason = local_embeddings.unavailable_reason()
+            if reason is not None:
+                raise InvalidArgument(field, f"'{handle}' is not available: {reason}")
+            return models_pb2.EmbeddingConfig(
+                embedding_endpoint_type=OFFLINE_PROVIDER, embedding_model=model,
+                embedding_dim=local_embeddings.LOCAL_DIM, embedding_chunk_size=chunk_size or 300, handle=handle,
+                batch_size=32,
+            )
         configured = self.providers.get(provider)
         config = models_pb2.EmbeddingConfig(
             embedding_endpoint_type=ptype, embedding_model=model, embedding_dim=EMBEDDING_DIMS.get(model, 1536),
@@ -222,4 +242,12 @@ class Catalog:
                     embedding_endpoint_type=provider.provider_type, embedding_endpoint=provider.base_url,
                     embedding_dim=EMBEDDING_DIMS.get(name, 1536), embedding_chunk_size=300, model_type="embedding",
                 ))
+        if local_embeddings.available():
+            name = local_embeddings.LOCAL_MODEL
+            out.append(models_pb2.EmbeddingModel(
+                handle=local_embeddings.LOCAL_HANDLE, embedding_model=name, name=name, display_name=name,
+                provider_type=OFFLINE_PROVIDER, provider_name=OFFLINE_PROVIDER,
+                embedding_endpoint_type=OFFLINE_PROVIDER, embedding_dim=local_embeddings.LOCAL_DIM,
+                embedding_chunk_size=300, model_type="embedding",
+            ))
         return out

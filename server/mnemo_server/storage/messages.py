@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .paging import Page, apply_page
 from .schema import messages, steps
+from .search import or_query_text, rrf, tsquery
 
 
 @dataclass
@@ -121,14 +122,26 @@ async def count(conn: AsyncConnection, agent_id: str) -> int:
     )).scalar_one()
 
 
+# The document side of conversation_search's full-text search: exactly the
+# expression of the messages_text_fts index (migration 0004), so it is used.
+MESSAGE_TSV = literal_column("to_tsvector('english'::regconfig, left(messages.text, 100000))")
+# Each ranking contributes at least this many candidates to the fusion.
+MIN_CANDIDATES = 40
+
+
 async def search(
     conn: AsyncConnection, agent_id: str, *, query: str | None, roles: Sequence[str], start: datetime | None,
     end: datetime | None, limit: int, exclude_ids: Sequence[str] = (),
 ) -> list[Message]:
-    """Newest first. Substring match on the message text (case-insensitive)."""
+    """Messages of the agent's whole history (system messages aside) that pass
+    the filters. Without a query: newest first. With one: best match first,
+    by reciprocal rank fusion of two rankings, full-text search (any word of
+    the query, stemmed, ranked by ts_rank_cd) and case-insensitive substring
+    match (the whole query, newest first), so both wording variants and exact
+    fragments (ids, numbers, partial words) are found. Messages are not
+    embedded: that would cost an embedding call per message on the step's path.
+    """
     stmt = select(*COLUMNS).where(messages.c.agent_id == agent_id, messages.c.role != "system")
-    if query:
-        stmt = stmt.where(messages.c.text.icontains(query, autoescape=True))
     if roles:
         stmt = stmt.where(messages.c.role.in_(list(roles)))
     if start is not None:
@@ -137,8 +150,27 @@ async def search(
         stmt = stmt.where(messages.c.created_at <= end)
     if exclude_ids:
         stmt = stmt.where(messages.c.id.not_in(list(exclude_ids)))
-    stmt = stmt.order_by(messages.c.seq.desc()).limit(limit)
-    return [from_row(r) for r in (await conn.execute(stmt)).all()]
+    if not query or not query.strip():
+        stmt = stmt.order_by(messages.c.seq.desc()).limit(limit)
+        return [from_row(r) for r in (await conn.execute(stmt)).all()]
+    candidates = max(limit * 4, MIN_CANDIDATES)
+    found: dict[str, Message] = {}
+    rankings: list[list[str]] = []
+    if or_query_text(query):
+        q = tsquery(query)
+        by_text = stmt.where(MESSAGE_TSV.op("@@")(q)).order_by(
+            func.ts_rank_cd(MESSAGE_TSV, q).desc(), messages.c.seq.desc()).limit(candidates)
+        rows = [from_row(r) for r in (await conn.execute(by_text)).all()]
+        found.update((m.id, m) for m in rows)
+        rankings.append([m.id for m in rows])
+    by_substring = stmt.where(messages.c.text.icontains(query.strip(), autoescape=True)) \
+        .order_by(messages.c.seq.desc()).limit(candidates)
+    rows = [from_row(r) for r in (await conn.execute(by_substring)).all()]
+    found.update((m.id, m) for m in rows)
+    rankings.append([m.id for m in rows])
+    scores = rrf(rankings)
+    best = sorted(scores, key=lambda i: (-scores[i], -(found[i].seq or 0)))
+    return [found[i] for i in best[:limit]]
 
 
 async def update_content(conn: AsyncConnection, message: Message) -> None:
