@@ -11,6 +11,7 @@ from .core.catalog import Catalog
 from .core.identities import Identities
 from .core.messages import Messages
 from .core.passages import Passages
+from .core.providers import Providers
 from .core.runs import Runs
 from .core.secrets import SecretBox
 from .core.tools import Tools
@@ -31,6 +32,7 @@ class Services:
         self.identities = Identities(engine)
         self.agents = Agents(engine, self.catalog, self.secrets)
         self.providers = ProviderRegistry(settings, self.catalog)
+        self.stored_providers = Providers(engine, self.catalog, self.secrets)
         # Archival memory; also reached by the agent's archival tools (core.passages.for_engine).
         self.embeddings = Embeddings(self.catalog)
         self.passages = Passages(engine, self.catalog, self.embeddings)
@@ -42,8 +44,10 @@ class Services:
     async def start(self) -> None:
         await self.tools.seed_builtins()
         await self.coordinator.start()
+        await self.stored_providers.start()
 
     async def close(self) -> None:
+        await self.stored_providers.stop()
         await self.coordinator.stop()
         await self.providers.aclose()
         await self.embeddings.aclose()

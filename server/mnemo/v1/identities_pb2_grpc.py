@@ -96,6 +96,8 @@ class IdentityServiceServicer:
 
     def UpsertIdentity(self, request, context):
         """Creates an identity, or replaces the one with the same `identifier_key`.
+        Replacing keeps the identity's linked agents and blocks unless
+        `agent_ids` / `block_ids` are given.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -20,6 +20,8 @@ from mnemo.v1 import (
     models_pb2_grpc,
     passages_pb2,
     passages_pb2_grpc,
+    providers_pb2,
+    providers_pb2_grpc,
     runs_pb2,
     runs_pb2_grpc,
     tags_pb2,
@@ -225,6 +227,28 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
         return models_pb2.ListEmbeddingModelsResponse(models=await self.catalog.list_embedding_models())
 
 
+@rpc_errors
+class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
+    def __init__(self, services: Services):
+        self.providers = services.stored_providers
+
+    async def CreateProvider(self, request, context):
+        return await self.providers.create(request)
+
+    async def ListProviders(self, request, context):
+        return providers_pb2.ListProvidersResponse(providers=await self.providers.list(request))
+
+    async def GetProvider(self, request, context):
+        return await self.providers.get(request.provider_id)
+
+    async def UpdateProvider(self, request, context):
+        return await self.providers.update(request)
+
+    async def DeleteProvider(self, request, context):
+        await self.providers.delete(request.provider_id)
+        return EMPTY
+
+
 def register_all(server, services: Services) -> list[str]:
     """Adds every servicer to `server`; returns the full service names."""
     pairs = [
@@ -238,6 +262,7 @@ def register_all(server, services: Services) -> list[str]:
         (messages_pb2_grpc.add_MessageServiceServicer_to_server, MessageServicer, messages_pb2),
         (passages_pb2_grpc.add_PassageServiceServicer_to_server, PassageServicer, passages_pb2),
         (runs_pb2_grpc.add_RunServiceServicer_to_server, RunServicer, runs_pb2),
+        (providers_pb2_grpc.add_ProviderServiceServicer_to_server, ProviderServicer, providers_pb2),
     ]
     names = []
     for add, servicer, module in pairs:

@@ -89,7 +89,25 @@ class Catalog:
                 settings.anthropic_api_key,
             )
         self.providers[OFFLINE_PROVIDER] = Provider(OFFLINE_PROVIDER, OFFLINE_PROVIDER, None, None)
+        self._environment = frozenset(self.providers)
         self._listing: dict[str, tuple[float, list[str]]] = {}
+
+    def environment_providers(self) -> frozenset[str]:
+        """Names of the providers configured by the server itself."""
+        return self._environment
+
+    def set_stored(self, stored: list[Provider]) -> None:
+        """Replaces the providers stored in the database (core/providers.py).
+        The dict is changed in place: the provider registry shares it."""
+        for name in [n for n, p in self.providers.items() if p.category == "byok"]:
+            if name not in {p.name for p in stored}:
+                del self.providers[name]
+                self._listing.pop(name, None)
+        for provider in stored:
+            if provider.name not in self._environment:
+                if self.providers.get(provider.name) != provider:
+                    self._listing.pop(provider.name, None)
+                self.providers[provider.name] = provider
 
     # -- defaults -----------------------------------------------------------
 

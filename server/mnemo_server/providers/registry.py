@@ -174,6 +174,9 @@ class ProviderRegistry:
         provider = self._providers.get(llm_config.provider_name or etype)
         if provider is not None and provider.provider_type != etype:
             provider = None  # a provider of that name, but not the one this config was made for
+        if provider is None and llm_config.provider_category == "byok":
+            raise LLMError("auth", f"{_handle(llm_config)}: the stored provider '{llm_config.provider_name}' "
+                                   "no longer exists", provider=etype)
         configured_url = provider.base_url if provider else None
         base_url = (llm_config.model_endpoint or configured_url or DEFAULT_BASE_URL[etype]).rstrip("/")
         api_key = provider.api_key if provider else None

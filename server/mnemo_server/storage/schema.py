@@ -342,3 +342,16 @@ passages = Table(
     Index("passages_tsv", "tsv", postgresql_using="gin"),
     Index("passages_tags", "tags", postgresql_using="gin"),
 )
+
+# Model providers stored by users; the key is encrypted like agent secrets.
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("provider_type", Text, nullable=False),
+    Column("base_url", Text),
+    Column("api_key_encrypted", LargeBinary),
+    *_timestamps(),
+    Index("providers_created_at_id", "created_at", "id"),
+)

@@ -1,0 +1,147 @@
+"""Model providers stored in the database ("bring your own key").
+
+Stored providers join the catalog next to the environment's, under their own
+name: an agent with model "my-groq/llama-3.3-70b" uses the stored provider
+"my-groq". Keys are encrypted with the server's SecretBox and never returned.
+Every server reloads the stored providers when one changes here, and every
+few seconds, so all servers on one database agree.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from mnemo.v1 import providers_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..errors import AlreadyExists, InvalidArgument, NotFound
+from ..ids import new_id
+from ..storage import providers as store
+from ..storage.paging import page_from
+from . import validate
+from .catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, Catalog, Provider
+from .db import transaction
+from .secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PROVIDER_TYPES = tuple(DEFAULT_BASE_URL)
+REFRESH_S = 5.0
+
+
+def _base_url(field: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not re.match(r"^https?://[^\s]+$", value):
+        raise InvalidArgument(field, f"'{value}' is not an http(s) URL")
+    return value.rstrip("/")
+
+
+class Providers:
+    def __init__(self, engine: AsyncEngine, catalog: Catalog, box: SecretBox):
+        self.engine = engine
+        self.catalog = catalog
+        self.box = box
+        self._task: asyncio.Task | None = None
+
+    # -- keeping the catalog in step ---------------------------------------------
+
+    async def refresh(self) -> None:
+        async with self.engine.connect() as conn:
+            rows = await store.all_with_keys(conn)
+        stored = []
+        for name, ptype, base_url, key in rows:
+            try:
+                api_key = self.box.open(key) if key is not None else None
+            except Exception:  # noqa: BLE001 - a key from another server's secret: skip, say so
+                log.warning("stored provider %s: its key cannot be decrypted with this server's key", name)
+                continue
+            stored.append(Provider(name=name, provider_type=ptype, base_url=base_url or DEFAULT_BASE_URL.get(ptype),
+                                   api_key=api_key, category="byok"))
+        self.catalog.set_stored(stored)
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._task = asyncio.create_task(self._refresh_loop(), name="mnemo-providers")
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep the last good view
+                log.exception("reloading stored providers failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- use cases ---------------------------------------------------------------
+
+    async def create(self, request: providers_pb2.CreateProviderRequest) -> providers_pb2.Provider:
+        validate.required("name", request.name)
+        if not NAME_RE.match(request.name):
+            raise InvalidArgument("name", f"'{request.name}' may only contain letters, digits, '_' and '-'")
+        if request.name in self.catalog.environment_providers() or request.name == OFFLINE_PROVIDER:
+            raise AlreadyExists(f"name: '{request.name}' is a provider configured by the server")
+        validate.one_of("provider_type", request.provider_type, PROVIDER_TYPES)
+        base_url = _base_url("base_url", request.base_url if request.HasField("base_url") else None)
+        api_key = request.api_key if request.HasField("api_key") and request.api_key else None
+        official = (base_url or DEFAULT_BASE_URL[request.provider_type]) == DEFAULT_BASE_URL[request.provider_type]
+        if api_key is None and request.provider_type in ("openai", "anthropic") and official:
+            raise InvalidArgument("api_key", f"is required for {request.provider_type} at its official URL")
+        try:
+            async with transaction(self.engine) as conn:
+                provider = await store.insert_provider(conn, {
+                    "id": new_id("provider"), "name": request.name, "provider_type": request.provider_type,
+                    "base_url": base_url, "api_key_encrypted": self.box.seal(api_key) if api_key else None,
+                })
+        except Exception as exc:
+            if "providers_name_key" in str(exc):
+                raise AlreadyExists(f"name: a provider named '{request.name}' already exists") from None
+            raise
+        await self.refresh()
+        return provider
+
+    async def get(self, provider_id: str) -> providers_pb2.Provider:
+        validate.required("provider_id", provider_id)
+        async with self.engine.connect() as conn:
+            provider = await store.get(conn, provider_id)
+        if provider is None:
+            raise NotFound("provider", provider_id)
+        return provider
+
+    async def list(self, request: providers_pb2.ListProvidersRequest) -> list[providers_pb2.Provider]:
+        page = page_from(request)
+        async with self.engine.connect() as conn:
+            return await store.list_providers(
+                conn, page, name=request.name if request.HasField("name") else None,
+                provider_type=request.provider_type if request.HasField("provider_type") else None,
+            )
+
+    async def update(self, request: providers_pb2.UpdateProviderRequest) -> providers_pb2.Provider:
+        validate.required("provider_id", request.provider_id)
+        values = {}
+        if request.HasField("api_key"):
+            values["api_key_encrypted"] = self.box.seal(request.api_key) if request.api_key else None
+        if request.HasField("base_url"):
+            values["base_url"] = _base_url("base_url", request.base_url)
+        async with transaction(self.engine) as conn:
+            current = await store.get(conn, request.provider_id)
+            if current is None:
+                raise NotFound("provider", request.provider_id)
+            provider = await store.update_fields(conn, request.provider_id, values) if values else current
+        await self.refresh()
+        return provider
+
+    async def delete(self, provider_id: str) -> None:
+        validate.required("provider_id", provider_id)
+        async with transaction(self.engine) as conn:
+            if not await store.delete_provider(conn, provider_id):
+                raise NotFound("provider", provider_id)
+        await self.refresh()
