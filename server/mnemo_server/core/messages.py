@@ -20,6 +20,7 @@ from ..loop.views import ViewOptions, views, views_of
 from ..storage import agents as agent_store
 from ..storage import convert
 from ..storage import messages as store
+from ..storage import passages as passage_store
 from ..storage import runs as run_store
 from ..storage.paging import page_from
 from ..storage.schema import agents
@@ -241,7 +242,9 @@ class Messages:
         validate.required("agent_id", agent_id)
         turn = _Turn(self.loop, TurnRequest(agent_id=agent_id, inputs=[]), None)
         await turn._load()
-        system, _ = turn._system_message()
+        system, _ = await turn._system_message()
+        async with self.engine.connect() as conn:
+            archival_count, _ = await passage_store.stats(conn, agent_id)
         counter = TokenCounter(turn.llm_config)
         base, section, metadata = ctx.split_system(system.text)
         memory, _, rules = section.partition("\n\n<tool_usage_rules>")
@@ -256,7 +259,7 @@ class Messages:
         overview = messages_pb2.ContextWindowOverview(
             context_window_size_max=turn.llm_config.context_window,
             context_window_size_current=n_system + n_memory + n_rules + n_meta + n_functions + n_messages,
-            num_messages=len(messages) + 1, num_archival_memory=0,
+            num_messages=len(messages) + 1, num_archival_memory=archival_count,
             num_recall_memory=max(0, turn.message_count - len(turn.in_context)),
             num_tokens_external_memory_summary=n_meta, external_memory_summary=metadata,
             num_tokens_system=n_system, system_prompt=base, num_tokens_core_memory=n_memory, core_memory=memory,

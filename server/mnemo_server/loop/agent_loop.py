@@ -40,6 +40,7 @@ from ..providers.registry import ProviderRegistry
 from ..sandbox import execute_custom_tool
 from ..storage import blocks as block_store
 from ..storage import convert, turns
+from ..storage import passages as passage_store
 from ..storage.messages import Message
 from . import context
 from .archival_tools import ARCHIVAL_TOOLS  # noqa: F401 - importing it registers their executors
@@ -174,18 +175,22 @@ class _Turn:
     def _line_numbers(self) -> bool:
         return self.llm_config.model_endpoint_type == "anthropic"
 
-    def _system_message(self) -> tuple[Message, bool]:
+    async def _system_message(self) -> tuple[Message, bool]:
         """The system message for this turn, rebuilt if what it shows changed.
-        Returns (message, changed)."""
+        Returns (message, changed). Rebuilding also refreshes the memory
+        metadata (recall and archival counts), read only then."""
         base = self.state.agent["system"]
         section = context.memory_section(list(self.blocks.values()), self.rules.usage_rules_text(),
                                          line_numbers=self._line_numbers())
         current = self.in_context[0] if self.in_context and self.in_context[0].role == "system" else None
         if current is not None and context.system_is_current(current.text, base, section):
             return current, False
+        async with self.loop.engine.connect() as conn:
+            archival_count, archival_tags = await passage_store.stats(conn, self.request.agent_id)
         metadata = context.render_metadata(
             agent_id=self.request.agent_id, timezone=self.state.agent.get("timezone"),
             recall_count=max(0, self.message_count - len(self.in_context)),
+            archival_count=archival_count, archival_tags=archival_tags,
         )
         text = context.compile_system(base, section, metadata)
         now = datetime.now(UTC)
@@ -282,7 +287,7 @@ class _Turn:
 
     async def run(self) -> TurnResult:
         await self._load()
-        system, system_changed = self._system_message()
+        system, system_changed = await self._system_message()
         new_system = system_changed and not self.in_context
         if new_system:
             self.in_context = [system]
