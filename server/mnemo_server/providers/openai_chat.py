@@ -17,7 +17,6 @@ from typing import Any
 
 import openai
 from openai import AsyncStream
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from .base import (
     ChatMessage,
@@ -83,15 +82,16 @@ class OpenAIChatClient:
         return params
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
-        """POST /chat/completions through the SDK's transport and response
-        parsing. `chat.completions.create` would first walk the whole body
-        through the SDK's typed-parameter transform, which costs about a
-        millisecond per prompt message; `body` is already in wire format
-        (build_params), so it is sent as is."""
-        return await self._sdk.post(
-            "/chat/completions", body=body, cast_to=ChatCompletion, stream=stream,
-            stream_cls=AsyncStream[ChatCompletionChunk],
+        """POST /chat/completions through the SDK (its transport, auth, and
+        error types). `chat.completions.create` would first walk the whole body
+        through the SDK's typed-parameter transform, about a millisecond per
+        prompt message, and build typed objects for the answer and for every
+        streamed chunk; `body` is already in wire format (build_params), and
+        the answer is read as plain JSON through `_Json`."""
+        answer = await self._sdk.post(
+            "/chat/completions", body=body, cast_to=object, stream=stream, stream_cls=AsyncStream[object],
         )
+        return answer if stream else _Json(answer)
 
     async def generate(self, request: LLMRequest, on_delta: OnDelta | None = None) -> LLMResponse:
         params = self.build_params(request)
@@ -178,10 +178,29 @@ class OpenAIChatClient:
                 return
             except openai.APIError as exc:
                 raise map_openai_error(exc, self.endpoint_type) from exc
-            yield chunk
+            yield _Json(chunk)
 
 
 # --------------------------------------------------------------------------- conversions
+
+
+class _Json:
+    """Attribute access over a decoded JSON object, None for absent keys:
+    the answer is read with the same code as the SDK's typed objects, without
+    building them."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Any):
+        self._data = data if isinstance(data, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get(name)
+        if isinstance(value, dict):
+            return _Json(value)
+        if isinstance(value, list):
+            return [_Json(v) if isinstance(v, dict) else v for v in value]
+        return value
 
 
 def to_openai_messages(messages: list[ChatMessage]) -> list[dict[str, Any]]:
