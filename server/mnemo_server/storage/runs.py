@@ -3,9 +3,10 @@
 An agent is acted on by one run at a time: `agents.active_run_id`. A request
 inserts its run and, in the same statement, takes the agent if it is free
 (no active run, or the active run's server stopped heartbeating) and no live
-run queued before it; otherwise the run waits, status "created", in arrival
-order (`runs.seq`). The agent is released in the run's last commit, with a
-NOTIFY that wakes the next waiter on any server.
+run queued before it (storage/turns.py, `start`); otherwise the run waits,
+status "created", in arrival order (`runs.seq`), and `try_claim`s the agent
+when woken. The agent is released in the run's last commit, with a NOTIFY
+that wakes the next waiter on any server.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from typing import Any
 
 from mnemo.v1 import messages_pb2, runs_pb2
 from sqlalchemy import func, select, text, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import convert
@@ -41,25 +41,6 @@ _FREE = """
           AND s.heartbeat_at > now() - make_interval(secs => :stale))
 """
 
-_CREATE = text(f"""
-WITH a AS (SELECT id, active_run_id, active_owner FROM agents WHERE id = :agent FOR UPDATE),
-free AS (SELECT {_FREE.format(seq="9223372036854775807")} AS ok FROM a),
-r AS (
-    INSERT INTO runs (id, agent_id, status, background, request, owner, started_at)
-    SELECT :run, :agent, CASE WHEN free.ok THEN 'running' ELSE 'created' END, :background,
-           CAST(:request AS jsonb), :owner, CASE WHEN free.ok THEN now() END
-    FROM free WHERE free.ok OR NOT :reject
-    RETURNING status, seq, created_at
-),
-u AS (
-    UPDATE agents SET active_run_id = :run, active_owner = :owner
-    WHERE id = :agent AND (SELECT ok FROM free)
-    RETURNING 1
-)
-SELECT (SELECT ok FROM free) AS free, (SELECT active_run_id FROM a) AS busy_with, r.status, r.seq, r.created_at
-FROM (SELECT 1) AS one LEFT JOIN r ON true
-""")
-
 _CLAIM = text(f"""
 WITH target AS (SELECT seq FROM runs WHERE id = :run AND status = 'created'),
 ok AS (
@@ -72,22 +53,6 @@ UPDATE runs SET status = 'running', started_at = now()
 WHERE id = :run AND status = 'created' AND EXISTS (SELECT 1 FROM ok)
 RETURNING status
 """)
-
-
-async def create(
-    conn: AsyncConnection, *, run_id: str, agent_id: str, background: bool, request: dict[str, Any], owner: str,
-    stale_s: float, reject_if_busy: bool,
-) -> Row | None:
-    """Inserts the run and takes the agent if it can. Returns a row with
-    `free`, `busy_with`, `status` (None when rejected), or None when the agent
-    does not exist."""
-    row = (await conn.execute(_CREATE, {
-        "run": run_id, "agent": agent_id, "background": background, "request": json.dumps(request),
-        "owner": owner, "stale": stale_s, "reject": reject_if_busy,
-    })).first()
-    if row is None or row.free is None:
-        return None
-    return row
 
 
 async def try_claim(conn: AsyncConnection, *, run_id: str, agent_id: str, owner: str, stale_s: float) -> bool:
