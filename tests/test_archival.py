@@ -655,14 +655,11 @@ def test_local_model_matches_sentence_transformers():
 
 
 def test_archival_counts_reach_the_context_report_and_system_prompt(fake_llm, http):
-    from tests.fakes.fake_llm import Reply
-    from tests.util import uid
-
     model = f"m-{uid()}"
     agent = http.post("/v1/agents", json={"model": f"openai/{model}", "embedding": "openai/text-embedding-3-small",
                                           "memory_blocks": [{"label": "human", "value": "Ann"}]}).json()
-    for text in ("first fact", "second fact"):
-        http.post(f"/v1/agents/{agent['id']}/archival-memory", json={"text": text, "tags": ["facts"]})
+    for fact in ("first fact", "second fact"):
+        http.post(f"/v1/agents/{agent['id']}/archival-memory", json={"text": fact, "tags": ["facts"]})
     assert http.get(f"/v1/agents/{agent['id']}/context").json()["num_archival_memory"] == 2
     fake_llm.script(Reply(text="ok"), model=model)
     http.post(f"/v1/agents/{agent['id']}/messages", json={"input": "hi"}).raise_for_status()

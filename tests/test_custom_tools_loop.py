@@ -7,22 +7,7 @@ import json
 from letta_client import Letta
 
 from tests.fakes.fake_llm import Reply, ToolCall
-from tests.util import uid
-
-ROLL_DICE = '''
-def roll_dice() -> str:
-    """
-    Simulate the roll of a 20-sided die (d20).
-
-    Returns:
-        str: The result of rolling the die.
-    """
-    import random
-
-    dice_role_outcome = random.randint(1, 20)
-    output_string = f"You rolled a {dice_role_outcome}"
-    return output_string
-'''
+from tests.util import ROLL_DICE, uid
 
 FLAKY = '''
 def read_setting(name: str) -> str:

@@ -18,27 +18,11 @@ from mnemo.v1 import tools_pb2
 from mnemo_server.sandbox import SandboxLimits, run_tool
 from mnemo_server.sandbox.agent_tools import model_text
 
-from tests.util import Rest, Stubs, assert_status, pb, tool_source, uid
+from tests.util import ROLL_DICE, Rest, Stubs, assert_status, pb, tool_source, uid
 
 ROOT = os.geteuid() == 0
 FAST = SandboxLimits(timeout_s=10, output_bytes=10_000)
 
-ROLL_DICE = '''def roll_dice() -> str:
-    """
-    Simulate the roll of a 20-sided die (d20).
-
-    This function generates a random integer between 1 and 20, inclusive,
-    which represents the outcome of a single roll of a d20.
-
-    Returns:
-        str: The result of the die roll.
-    """
-    import random
-
-    dice_role_outcome = random.randint(1, 20)
-    output_string = f"You rolled a {dice_role_outcome}"
-    return output_string
-'''
 
 
 @pytest.fixture(scope="module")

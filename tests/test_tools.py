@@ -5,7 +5,7 @@ import grpc
 import pytest
 from mnemo.v1 import tools_pb2
 
-from tests.util import Rest, Stubs, assert_status, ids, pb, to_dict, tool_source, uid
+from tests.util import ROLL_DICE, Rest, Stubs, assert_status, ids, pb, to_dict, tool_source, uid
 
 INVALID, NOT_FOUND, EXISTS, PRECONDITION = (
     grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
@@ -14,22 +14,6 @@ INVALID, NOT_FOUND, EXISTS, PRECONDITION = (
 BUILTIN_TYPES = {"letta_core", "letta_memory_core", "letta_sleeptime_core", "letta_multi_agent_core",
                  "letta_builtin"}
 
-ROLL_DICE = '''def roll_dice() -> str:
-    """
-    Simulate the roll of a 20-sided die (d20).
-
-    This function generates a random integer between 1 and 20, inclusive,
-    which represents the outcome of a single roll of a d20.
-
-    Returns:
-        str: The result of the die roll.
-    """
-    import random
-
-    dice_role_outcome = random.randint(1, 20)
-    output_string = f"You rolled a {dice_role_outcome}"
-    return output_string
-'''
 
 
 @pytest.fixture(scope="module")

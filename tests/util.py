@@ -119,3 +119,21 @@ def ids(items) -> list[str]:
     """The `id` of each item (dicts or messages)."""
     return [i["id"] if isinstance(i, dict) else i.id for i in items]
 
+
+# The seeds' custom tool example.
+ROLL_DICE = '''def roll_dice() -> str:
+    """
+    Simulate the roll of a 20-sided die (d20).
+
+    This function generates a random integer between 1 and 20, inclusive,
+    which represents the outcome of a single roll of a d20.
+
+    Returns:
+        str: The result of the die roll.
+    """
+    import random
+
+    dice_role_outcome = random.randint(1, 20)
+    output_string = f"You rolled a {dice_role_outcome}"
+    return output_string
+'''
