@@ -19,6 +19,7 @@ from .loop.agent_loop import AgentLoop
 from .providers.embeddings import Embeddings
 from .providers.registry import ProviderRegistry
 from .runs.coordinator import RunCoordinator
+from .storage.driver import DriverPool
 
 
 class Services:
@@ -37,11 +38,13 @@ class Services:
         self.embeddings = Embeddings(self.catalog)
         self.passages = Passages(engine, self.catalog, self.embeddings)
         self.coordinator = RunCoordinator(engine)
-        self.loop = AgentLoop(engine, self.providers, self.secrets)
+        self.driver = DriverPool(engine)
+        self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver)
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
 
     async def start(self) -> None:
+        await self.driver.start()
         await self.tools.seed_builtins()
         await self.coordinator.start()
         await self.stored_providers.start()
@@ -50,6 +53,7 @@ class Services:
         await self.stored_providers.stop()
         await self.coordinator.stop()
         await self.providers.aclose()
+        await self.driver.close()
         await self.embeddings.aclose()
         await self.engine.dispose()
 

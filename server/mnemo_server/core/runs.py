@@ -93,7 +93,7 @@ class Runs:
     async def start(self, turn: TurnRequest, *, background: bool, if_busy: str, config: dict) -> Started:
         """Records the run and takes the agent, or queues, or refuses."""
         validate.one_of("if_busy", if_busy, BUSY_POLICIES)
-        async with self.engine.connect() as conn:  # one statement: its own transaction
+        async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
             row = await turns.start(
                 conn, agent_id=turn.agent_id, run_id=turn.run_id, background=background, request=config,
                 owner=self.coordinator.server_id, stale_s=self.coordinator.stale_s,

@@ -41,6 +41,7 @@ from ..sandbox import execute_custom_tool
 from ..storage import blocks as block_store
 from ..storage import convert, turns
 from ..storage import passages as passage_store
+from ..storage.driver import DriverPool
 from ..storage.messages import Message
 from . import context
 from .archival_tools import ARCHIVAL_TOOLS  # noqa: F401 - importing it registers their executors
@@ -112,8 +113,10 @@ class _Step:
 
 
 class AgentLoop:
-    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry, secret_box: Any = None):
+    def __init__(self, engine: AsyncEngine, registry: ProviderRegistry, secret_box: Any = None,
+                 driver: DriverPool | None = None):
         self.engine = engine
+        self.driver = driver  # the hot statements' pool (storage/driver.py)
         self.registry = registry
         self.secret_box = secret_box  # decrypts agent secrets for custom tools
 
@@ -140,7 +143,7 @@ class _Turn:
     async def _load(self) -> None:
         state = self.request.state
         if state is None:
-            async with self.loop.engine.connect() as conn:
+            async with self.loop.driver.acquire() as conn:
                 state = await turns.load(conn, self.request.agent_id)
         if state is None:
             raise NotFound("agent", self.request.agent_id)
@@ -664,7 +667,7 @@ class _Turn:
         write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
                      step=step_row, message_ids=in_context_ids, system_update=system, final=final)
         if not step.edited_blocks:
-            async with self.loop.engine.connect() as conn:  # one statement: its own transaction
+            async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
                 await turns.commit_step(conn, **write)
         else:
             async with transaction(self.loop.engine) as conn:
@@ -676,7 +679,7 @@ class _Turn:
                         await block_rules.apply_changes(conn, current, {"value": block.value}, by_agent=True)
                     except MnemoError as exc:  # validated already; a concurrent change may conflict
                         log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
-                await turns.commit_step(conn, **write)
+                await turns.commit_step(await turns.driver_of(conn), **write)
         self.in_context = in_context
         self.message_count += len(to_insert)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .messages import Message
@@ -164,13 +165,9 @@ SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM
 """
 
 
-def _driver(raw) -> Any:
-    return raw.driver_connection
-
-
-async def _asyncpg(conn: AsyncConnection):
-    """The asyncpg connection under a SQLAlchemy connection (same pool, same
-    codecs: jsonb comes back decoded)."""
+async def driver_of(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy connection (to run a commit
+    inside a SQLAlchemy transaction; its codecs decode jsonb too)."""
     return (await conn.get_raw_connection()).driver_connection
 
 
@@ -203,8 +200,8 @@ def _state(row) -> TurnState:
     return TurnState(agent=agent, blocks=blocks, tools=tools, in_context=[_message(m) for m in row["messages"]])
 
 
-async def load(conn: AsyncConnection, agent_id: str) -> TurnState | None:
-    row = await (await _asyncpg(conn)).fetchrow(_LOAD, agent_id)
+async def load(conn: asyncpg.Connection, agent_id: str) -> TurnState | None:
+    row = await conn.fetchrow(_LOAD, agent_id)
     return _state(row) if row is not None else None
 
 
@@ -216,9 +213,9 @@ class Started:
     state: TurnState | None
 
 
-async def start(conn: AsyncConnection, *, agent_id: str, run_id: str, background: bool, request: dict[str, Any],
+async def start(conn: asyncpg.Connection, *, agent_id: str, run_id: str, background: bool, request: dict[str, Any],
                 owner: str, stale_s: float, reject_if_busy: bool) -> Started:
-    row = await (await _asyncpg(conn)).fetchrow(
+    row = await conn.fetchrow(
         _START, agent_id, run_id, background, json.dumps(request), stale_s, owner, reject_if_busy)
     state = _state(row) if row["agent"] is not None else None
     return Started(row["free"], row["busy_with"], row["status"], state)
@@ -231,7 +228,7 @@ def _row_json(m: Message) -> dict[str, Any]:
 
 
 async def commit_step(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     *,
     agent_id: str,
     run_id: str,
@@ -244,7 +241,7 @@ async def commit_step(
     """Writes one step. `final` (stop_reason, run status, usage, ttft_ms,
     duration_ms) ends the run and releases the agent in the same statement."""
     final = final or {}
-    await (await _asyncpg(conn)).fetchrow(
+    await conn.fetchrow(
         _COMMIT,
         json.dumps([_row_json(m) for m in new_messages], ensure_ascii=False),
         json.dumps(step) if step is not None else None,

@@ -1,0 +1,38 @@
+"""A plain asyncpg pool for the agent loop's hot statements.
+
+A one-step turn is two statements (storage/turns.py). Through SQLAlchemy's
+async engine each also pays for pool checkout via greenlets and connection
+events, a large share of a turn's CPU; these two statements are plain SQL with
+no use for SQLAlchemy, so they run on this pool. Everything else (CRUD,
+migrations, the rare multi-statement step commit) uses the engine.
+"""
+from __future__ import annotations
+
+import json
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    # json/jsonb arrive decoded; parameters are passed as JSON text.
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=str, decoder=json.loads, schema="pg_catalog")
+
+
+class DriverPool:
+    def __init__(self, engine: AsyncEngine, *, size: int = 10):
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.size = size
+        self.pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init)
+
+    def acquire(self):
+        assert self.pool is not None, "DriverPool.start() was not awaited"
+        return self.pool.acquire()
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
