@@ -14,6 +14,12 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
+async def _keep(conn: asyncpg.Connection) -> None:
+    """Connections go back to the pool as they are: the hot statements leave
+    no session state (no SET, LISTEN, advisory lock or open cursor) behind,
+    so asyncpg's reset query would be a wasted round trip per statement."""
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     # json/jsonb arrive decoded; parameters are passed as JSON text.
     for name in ("json", "jsonb"):
@@ -27,7 +33,7 @@ class DriverPool:
         self.pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init)
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.size, init=_init, reset=_keep)
 
     def acquire(self):
         assert self.pool is not None, "DriverPool.start() was not awaited"
