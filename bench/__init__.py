@@ -1,0 +1,1 @@
+"""Mnemo benchmarks: `python -m bench` (see bench/README.md and docs/benchmarks.md)."""
