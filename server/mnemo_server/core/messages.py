@@ -245,7 +245,7 @@ class Messages:
         system, _ = await turn._system_message()
         async with self.engine.connect() as conn:
             archival_count, _ = await passage_store.stats(conn, agent_id)
-        counter = TokenCounter(turn.llm_config)
+        counter = await asyncio.to_thread(TokenCounter, turn.llm_config)  # may load the tables
         base, section, metadata = ctx.split_system(system.text)
         memory, _, rules = section.partition("\n\n<tool_usage_rules>")
         rules = ("<tool_usage_rules>" + rules) if rules else ""

@@ -283,6 +283,9 @@ class _Turn:
                 return
             self._mark_first_event()
             await self.sink(view)
+            # Let the stream writer run: a provider's burst of buffered deltas
+            # would otherwise all be parsed before the first reaches the client.
+            await asyncio.sleep(0)
 
         return on_delta
 

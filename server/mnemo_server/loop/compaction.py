@@ -10,6 +10,7 @@ used instead, so the agent keeps working.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from ..providers.base import ChatMessage, LLMClient, LLMError, LLMRequest, ToolS
 from ..storage import convert
 from ..storage.messages import Message
 from .context import transcript_line
-from .tokens import TokenCounter
+from .tokens import TokenCounter, tables_ready
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,16 @@ class Compactor:
         self.window = config.context_window or 32_000
 
     def _tokens(self, counter: TokenCounter, messages: Sequence[Message]) -> int:
-        return sum(counter.count(transcript_line(m)) + 4 for m in messages)
+        return sum(counter.count_message(m.id, transcript_line(m)) + 4 for m in messages)
 
     async def maybe_compact(self, prompt: list[Message], pending: list[Message], *, tools: Sequence[ToolSpec],
                             last_prompt_tokens: int = 0) -> CompactionResult | None:
         rough = sum(len(transcript_line(m)) for m in prompt) // 4 + sum(len(json.dumps(t.parameters)) for t in tools) // 4
         if rough < TRIGGER * self.window * 0.5 and last_prompt_tokens < TRIGGER * self.window:
             return None  # far from the limit: skip exact counting
-        counter = TokenCounter(self.config)
+        if not tables_ready(self.config) and rough < TRIGGER * self.window:
+            return None  # the tables are still loading (in a thread); the estimate says there is room
+        counter = await asyncio.to_thread(TokenCounter, self.config)  # may load the tables
         tool_tokens = sum(counter.count_json({"name": t.name, "description": t.description,
                                               "parameters": t.parameters}) for t in tools)
         total = self._tokens(counter, prompt) + tool_tokens
