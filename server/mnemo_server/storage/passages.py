@@ -44,7 +44,9 @@ MAX_VECTOR_INDEX_DIM = 2000  # pgvector: HNSW on `vector` up to 2,000 dimensions
 MAX_HALFVEC_INDEX_DIM = 4000  # and on `halfvec` up to 4,000
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-MIN_EF_SEARCH = 100
+# ef_search 300 keeps recall@10 ≥ 0.98 at 100k passages (bench/archival.py: 0.985, 9 ms p50,
+# against 0.92 at 100 and 40 ms for an exact scan).
+MIN_EF_SEARCH = 300
 MAX_EF_SEARCH = 1000
 
 COLUMNS = [passages.c[n] for n in (
