@@ -21,9 +21,13 @@ async def _keep(conn: asyncpg.Connection) -> None:
 
 
 async def _init(conn: asyncpg.Connection) -> None:
-    # json/jsonb arrive decoded; parameters are passed as JSON text.
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=str, decoder=json.loads, schema="pg_catalog")
+    # json/jsonb arrive decoded; parameters are passed as JSON text. Binary
+    # format (jsonb's is a version byte + text), because rows that contain
+    # jsonb columns (the in-context messages) can only be decoded in binary.
+    await conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
+                              encoder=lambda text: b"\x01" + text.encode(), decoder=lambda data: json.loads(data[1:]))
+    await conn.set_type_codec("json", schema="pg_catalog", format="binary",
+                              encoder=lambda text: text.encode(), decoder=json.loads)
 
 
 class DriverPool:

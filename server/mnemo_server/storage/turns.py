@@ -66,8 +66,10 @@ _STATE_COLUMNS = """
             'return_char_limit', t.return_char_limit, 'default_requires_approval', t.default_requires_approval)
             ORDER BY at.attached_at, t.id), '[]'::jsonb)
        FROM agent_tools at JOIN tools t ON t.id = at.tool_id WHERE at.agent_id = ag.id) AS tools,
-    (SELECT coalesce(jsonb_agg(to_jsonb(m) - 'text' ORDER BY ids.ord), '[]'::jsonb)
-       FROM unnest(ag.message_ids) WITH ORDINALITY AS ids(id, ord) JOIN messages m ON m.id = ids.id) AS messages
+    -- Rows, not JSON: building JSON for every in-context message was most of
+    -- this statement's time; asyncpg decodes the row array in C.
+    ARRAY(SELECT m FROM unnest(ag.message_ids) WITH ORDINALITY AS ids(id, ord)
+          JOIN messages m ON m.id = ids.id ORDER BY ids.ord) AS messages
 """
 
 _LOAD = f"SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1"
@@ -175,7 +177,8 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _message(m: dict[str, Any]) -> Message:
+def _message(m) -> Message:
+    """A stored message from a `messages` row (a Record or a dict)."""
     return Message(
         id=m["id"], agent_id=m["agent_id"], role=m["role"], content=m["content"] or [], name=m["name"],
         tool_calls=m["tool_calls"], tool_call_id=m["tool_call_id"], tool_returns=m["tool_returns"],
