@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -93,6 +94,7 @@ def test_cancel_mid_run_keeps_history_consistent(fake_llm, http):
     fake_llm.script(Reply(text="too late", delay_s=30), model=model)
     run = http.post(f"/v1/agents/{agent}/messages/async", json={"input": "slow one"}).json()
     wait_for(lambda: http.get(f"/v1/runs/{run['id']}").json()["status"] == "running")
+    wait_for(lambda: fake_llm.last_request(model=model) is not None)  # cancel while the model is answering
     started = time.monotonic()
     outcome = http.post(f"/v1/agents/{agent}/messages/cancel", json={}).json()
     assert outcome == {run["id"]: "cancelled"}
@@ -233,8 +235,20 @@ def test_a_killed_servers_run_is_failed_and_the_agent_freed(two_servers, fake_ll
         fake_llm.script(Reply(text="never delivered", delay_s=60), model=model)
         run = http_a.post(f"/v1/agents/{agent}/messages/async", json={"input": "doomed"}).json()
         wait_for(lambda: http_a.get(f"/v1/runs/{run['id']}").json()["status"] == "running")
+    # Kill it mid-run: while its model call is in flight.
+    wait_for(lambda: fake_llm.last_request(model=model) is not None)
     a.process.send_signal(signal.SIGKILL)
     a.process.wait()
+
+    def gateway_gone():
+        try:
+            socket.create_connection(("127.0.0.1", a.http_port), timeout=0.2).close()
+            return False
+        except OSError:
+            return True
+
+    # Its gateway dies with it (it would otherwise keep serving the port).
+    wait_for(gateway_gone, timeout=10)
     try:
         with b.http() as http_b:
             started = time.monotonic()

