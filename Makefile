@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+# The contract must stay wire- and JSON-compatible with this git revision.
+BREAKING_AGAINST ?= main
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml | sha1sum | cut -c1-12)
 
@@ -32,9 +34,11 @@ check-generated: generate
 	@git diff --exit-code --stat -- server/mnemo clients gateway/gen \
 	  || (echo "Generated code is stale: run 'make generate' and commit the result." && exit 1)
 
-## lint: buf lint on the contract, ruff on the Python; mypy, tsc and go vet on the client layers
+## lint: buf lint and buf breaking (WIRE_JSON, against BREAKING_AGAINST) on the contract, ruff on the
+## Python; mypy, tsc and go vet on the client layers
 lint: setup tools
 	$(PY) scripts/generate.py --lint-only
+	$(PY) scripts/generate.py --breaking $(BREAKING_AGAINST)
 	$(VENV)/bin/ruff check server/mnemo_server tests scripts bench clients/python
 	cd clients/python && $(CURDIR)/$(VENV)/bin/mypy
 	cd clients/ts && npx --no-install tsc --noEmit -p tsconfig.json

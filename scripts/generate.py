@@ -7,7 +7,9 @@ the pinned versions below into build/bin via `go install`), stage google/api
 protos from the installed googleapis-common-protos wheel, lint the contract,
 clean the output folders, run `buf generate`, and build the descriptor set the
 gateway (Envoy) transcodes with. `--tools` only installs the plugins (used by
-`make tools`); `--lint-only` only lints.
+`make tools`); `--lint-only` only lints; `--breaking REF` checks the contract
+for wire and JSON breaking changes against git revision REF (`make lint` uses
+main).
 
 Outputs (never edit them by hand):
   server/mnemo/                          grpcio messages and stubs for the server
@@ -18,10 +20,13 @@ Outputs (never edit them by hand):
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +48,11 @@ OUTPUTS = (
 )
 
 
-def stage_google_api() -> None:
+def stage_google_api(stage: Path = STAGE) -> None:
     import google.api  # from googleapis-common-protos
 
     source = Path(google.api.__path__[0])
-    target = STAGE / "google" / "api"
+    target = stage / "google" / "api"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -86,7 +91,34 @@ def add_package_markers(root: Path) -> None:
     (root / "py.typed").write_text("")
 
 
+def breaking(buf: str, ref: str) -> int:
+    """buf breaking (WIRE_JSON, see buf.yaml) against the contract at `ref`.
+    The google/api protos are staged, not committed, so the old contract is
+    taken from git into a temporary folder and staged the same way."""
+    known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if known.returncode != 0:
+        print(f"buf breaking: no revision '{ref}' here; nothing to compare with")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", ref, "buf.yaml", "proto"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        stage_google_api(Path(tmp) / "build" / "third_party" / "googleapis")
+        against, current = Path(tmp) / "against.binpb", Path(tmp) / "current.binpb"
+        subprocess.run([buf, "build", "-o", str(against)], cwd=tmp, check=True)
+        run(buf, "build", "-o", str(current))
+        # Image against image: with the workspace as input, buf compared nothing here.
+        run(buf, "breaking", str(current), "--against", str(against), "--config", "buf.yaml")
+    return 0
+
+
 def main() -> int:
+    if "--breaking" in sys.argv[1:]:
+        stage_google_api()
+        ref = sys.argv[sys.argv.index("--breaking") + 1]
+        return breaking(str(Path(sys.executable).parent / "buf"), ref)
     if "--lint-only" not in sys.argv[1:]:
         ensure_tools()
     if "--tools" in sys.argv[1:]:
@@ -106,4 +138,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as exc:  # the tool has already said why
+        sys.exit(exc.returncode or 1)
