@@ -27,25 +27,29 @@ AGENT_FREE_CHANNEL = "mnemo_agent_free"
 RUN_CANCEL_CHANNEL = "mnemo_run_cancel"
 RUN_EVENTS_CHANNEL = "mnemo_run_events"
 
-# Is the agent free for run :run (seq :seq)? Free: no active run, or the
-# active run's server stopped heartbeating; and no live run of the agent queued
-# before :seq. The active run's owner is read from the locked agent row (not
-# from `runs`), so two claimers serialised on that lock always see each other.
-_FREE = """
-    (a.active_run_id IS NULL OR a.active_run_id = :run OR NOT EXISTS (
+def free_condition(*, run: str, stale: str, queued_before: str) -> str:
+    """SQL: is agent row `a` free for run `run`? Free: no active run (or it is
+    `run`, or its server stopped heartbeating `stale` seconds ago); and no live
+    run of the agent queued before seq `queued_before`. The active run's owner
+    is read from the locked agent row (not from `runs`), so two claimers
+    serialised on that lock always see each other's claim. The arguments are
+    SQL expressions (parameters or columns)."""
+    return f"""
+    (a.active_run_id IS NULL OR a.active_run_id = {run} OR NOT EXISTS (
         SELECT 1 FROM servers s
-        WHERE s.id = a.active_owner AND s.heartbeat_at > now() - make_interval(secs => :stale)))
+        WHERE s.id = a.active_owner AND s.heartbeat_at > now() - make_interval(secs => {stale})))
     AND NOT EXISTS (
         SELECT 1 FROM runs q JOIN servers s ON s.id = q.owner
-        WHERE q.agent_id = a.id AND q.status = 'created' AND q.seq < {seq} AND q.id <> :run
-          AND s.heartbeat_at > now() - make_interval(secs => :stale))
+        WHERE q.agent_id = a.id AND q.status = 'created' AND q.seq < {queued_before} AND q.id <> {run}
+          AND s.heartbeat_at > now() - make_interval(secs => {stale}))
 """
+
 
 _CLAIM = text(f"""
 WITH target AS (SELECT seq FROM runs WHERE id = :run AND status = 'created'),
 ok AS (
     SELECT a.id FROM agents a, target
-    WHERE a.id = :agent AND {_FREE.format(seq="target.seq")}
+    WHERE a.id = :agent AND {free_condition(run=":run", stale=":stale", queued_before="target.seq")}
     FOR UPDATE OF a
 ),
 u AS (UPDATE agents SET active_run_id = :run, active_owner = :owner WHERE id IN (SELECT id FROM ok) RETURNING 1)

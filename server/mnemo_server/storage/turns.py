@@ -23,6 +23,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .messages import Message
+from .runs import free_condition
 
 
 @dataclass
@@ -74,22 +75,12 @@ _STATE_COLUMNS = """
 
 _LOAD = f"SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1"
 
-# Insert run $2 for agent $1 and take the agent if it is free (no active run,
-# or its server stopped heartbeating for $5 seconds; and no live run queued
-# before). When taken, also read the turn's state. See storage/runs.py for
-# why the owner is read from the locked agent row.
+# Insert run $2 for agent $1 and take the agent if it is free (see
+# runs.free_condition; any live queued run goes first). When taken, also read
+# the turn's state.
 _START = f"""
 WITH a AS (SELECT id, active_run_id, active_owner FROM agents WHERE id = $1 FOR UPDATE),
-free AS (
-    SELECT (a.active_run_id IS NULL OR NOT EXISTS (
-                SELECT 1 FROM servers s
-                WHERE s.id = a.active_owner AND s.heartbeat_at > now() - make_interval(secs => $5)))
-       AND NOT EXISTS (
-                SELECT 1 FROM runs q JOIN servers s ON s.id = q.owner
-                WHERE q.agent_id = a.id AND q.status = 'created'
-                  AND s.heartbeat_at > now() - make_interval(secs => $5)) AS ok
-    FROM a
-),
+free AS (SELECT {free_condition(run="$2", stale="$5", queued_before="9223372036854775807")} AS ok FROM a),
 r AS (
     INSERT INTO runs (id, agent_id, status, background, request, owner, started_at)
     SELECT $2, $1, CASE WHEN free.ok THEN 'running' ELSE 'created' END, $3, $4::jsonb, $6,
