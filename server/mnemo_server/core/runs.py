@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..errors import FailedPrecondition, MnemoError, NotFound
 from ..ids import new_id
 from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult
+from ..providers.base import Usage
 from ..runs.coordinator import RunCoordinator
 from ..runs.events import EventLogWriter
+from ..storage import agents as agent_store
 from ..storage import runs as store
 from ..storage import turns
 from ..storage.paging import page_from
@@ -112,7 +114,7 @@ class Runs:
         ends with a status and releases the agent, whatever happens."""
         try:
             if started.queued and not await self.coordinator.wait_turn(turn.run_id, turn.agent_id):
-                return TurnResult(turn.run_id, [], "cancelled", _zero_usage(), 0)
+                return TurnResult(turn.run_id, [], "cancelled", Usage(), 0)
             async with self.coordinator.cancellation(turn.run_id) as cancel:
                 turn.cancel = cancel
                 return await self.loop.run(turn, sink)
@@ -211,8 +213,6 @@ class Runs:
     async def cancel(self, agent_id: str, run_ids: list[str]) -> dict[str, str]:
         validate.required("agent_id", agent_id)
         async with transaction(self.engine) as conn:
-            from ..storage import agents as agent_store
-
             if not await agent_store.exists(conn, agent_id):
                 raise NotFound("agent", agent_id)
             outcome = await store.request_cancel(conn, agent_id, run_ids)
@@ -264,9 +264,3 @@ class Runs:
         if step is None:
             raise NotFound("step", step_id)
         return step
-
-
-def _zero_usage():
-    from ..providers.base import Usage
-
-    return Usage()
