@@ -938,3 +938,12 @@ async def test_offline_through_the_registry():
     response = await client.generate(LLMRequest(model="offline-dev", messages=[ChatMessage("user", "ping")]))
     assert "You said: ping" in response.text
     await registry.aclose()
+
+
+def test_offline_name_capture_skips_filler_words():
+    from mnemo_server.providers.offline import _name_in
+
+    assert _name_in("My name is actually Chad.") == "Chad"
+    assert _name_in("call me Ishmael") == "Ishmael"
+    assert _name_in("I'm Ann Lee") == "Ann Lee"
+    assert _name_in("I am tired") is None

@@ -42,7 +42,8 @@ _RESULT_PREVIEW = 200
 # is not a name.
 _MORE_NAMES = r"(?:\s+(?!I\b)[A-Z][\w'-]*)*"
 _NAME_PATTERNS = (
-    re.compile(r"\b(?i:my name is|my name's|call me)\s+(?P<name>[^\W\d_][\w'-]*" + _MORE_NAMES + ")"),
+    re.compile(r"\b(?i:my name is|my name's|call me)\s+(?:(?i:actually|really|now|just|not)\s+)*"
+               r"(?P<name>[^\W\d_][\w'-]*" + _MORE_NAMES + ")"),
     re.compile(r"\b(?i:i am|i'm)\s+(?P<name>[A-Z][\w'-]*" + _MORE_NAMES + ")"),
 )
 # A line of the human block that states the name: "The human's name is Bob.", "Name: Bob".
