@@ -378,3 +378,24 @@ def test_anthropic_token_streaming_and_reasoning(fake_llm, agents, msgs):
     assert reasoning[0].otid != text[0].otid and len({t.otid for t in text}) == 1
     listed = msgs.ListMessages(messages_pb2.ListMessagesRequest(agent_id=agent.id, order="asc")).messages
     assert [m.message_type for m in listed][-2:] == ["reasoning_message", "assistant_message"]
+
+
+def test_conversation_search_pages_through_history(fake_llm, agents, msgs):
+    model = f"m-{uid()}"
+    agent = make_agent(agents, f"openai/{model}")
+    for i in range(4):
+        fake_llm.script(Reply(text=f"noted {i}"), model=model)
+        send(msgs, agent.id, f"banana fact number {i}")
+    fake_llm.script(
+        Reply(tool_calls=[ToolCall("conversation_search", {"query": "banana", "roles": ["user"], "limit": 2})]),
+        Reply(tool_calls=[ToolCall("conversation_search", {"query": "banana", "roles": ["user"], "limit": 2,
+                                                           "page": 1})]),
+        Reply(text="done"),
+        model=model,
+    )
+    response = send(msgs, agent.id, "list them all")
+    pages = [json.loads(m.tool_return) for m in response.messages if m.message_type == "tool_return_message"]
+    first = {r["content"] for r in pages[0]["results"]}
+    second = {r["content"] for r in pages[1]["results"]}
+    assert len(first) == 2 and len(second) == 2 and not first & second
+    assert first | second == {f"banana fact number {i}" for i in range(4)}

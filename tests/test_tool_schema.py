@@ -1086,7 +1086,7 @@ EXPECTED_BUILTINS: dict[str, tuple[str, list[str], list[str]]] = {
     "send_message": ("letta_core", ["message"], ["message"]),
     "conversation_search": (
         "letta_core",
-        ["query", "roles", "limit", "start_date", "end_date"],
+        ["query", "roles", "limit", "page", "start_date", "end_date"],
         [],
     ),
     "core_memory_append": ("letta_memory_core", ["label", "content"], ["label", "content"]),

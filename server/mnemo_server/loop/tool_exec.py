@@ -83,13 +83,20 @@ async def conversation_search(ctx: ToolContext, args: dict[str, Any]) -> str:
     limit = args.get("limit") or RECALL_PAGE
     if not isinstance(limit, int) or limit < 1:
         raise ToolFailure("limit must be a positive integer")
+    page = args.get("page") or 0
+    if not isinstance(page, int) or page < 0:
+        raise ToolFailure("page must be 0 or a positive integer")
+    limit = min(limit, 50)
     start = parse_date(args.get("start_date"), "start_date", end=False)
     end = parse_date(args.get("end_date"), "end_date", end=True)
     async with ctx.engine.connect() as conn:
         found = await message_store.search(conn, ctx.agent_id, query=query, roles=roles, start=start, end=end,
-                                           limit=min(limit, 50))
+                                           limit=limit * (page + 1))
+    found = found[limit * page:]
     if not found:
-        return json.dumps({"message": "No results found.", "results": []})
+        more = " on this page" if page else ""
+        return json.dumps({"message": f"No results found{more}.", "results": []})
     results = [{"timestamp": m.created_at.isoformat() if m.created_at else None, "role": m.role,
                 "content": m.search_text()[:2000]} for m in found]
-    return json.dumps({"message": f"Showing {len(results)} results:", "results": results}, ensure_ascii=False)
+    return json.dumps({"message": f"Showing {len(results)} results (page {page}):", "results": results},
+                      ensure_ascii=False)

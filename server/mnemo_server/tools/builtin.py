@@ -117,7 +117,12 @@ _CONVERSATION_SEARCH = _tool(
         },
         "limit": {
             "type": "integer",
-            "description": "Maximum number of messages to return.",
+            "description": "Maximum number of messages to return (a page; default 5).",
+        },
+        "page": {
+            "type": "integer",
+            "description": "Which page of results to return, 0 for the first (the best matches or "
+            "the newest messages). Ask for the next page to see more.",
         },
         "start_date": {
             "type": "string",
