@@ -12,7 +12,7 @@ from ..storage import blocks as store
 from ..storage import convert
 from ..storage.paging import page_from
 from . import validate
-from .db import transaction
+from .db import get_or_not_found, transaction
 
 DEFAULT_LIMIT = 20_000
 # The contract (CreateBlockRequest.limit): human and persona default to 5000.
@@ -86,12 +86,7 @@ class Blocks:
         return block
 
     async def get(self, block_id: str) -> blocks_pb2.Block:
-        validate.required("block_id", block_id)
-        async with self.engine.connect() as conn:
-            block = await store.get(conn, block_id)
-        if block is None:
-            raise NotFound("block", block_id)
-        return block
+        return await get_or_not_found(self.engine, "block", "block_id", block_id, store.get)
 
     async def list(self, request: blocks_pb2.ListBlocksRequest) -> list[blocks_pb2.Block]:
         page = page_from(request)

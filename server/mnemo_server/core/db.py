@@ -1,13 +1,16 @@
 """Transactions and the translation of database constraint errors."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..errors import AlreadyExists, InvalidArgument
+from ..errors import AlreadyExists, InvalidArgument, NotFound
+
+T = TypeVar("T")
 
 
 def constraint_of(exc: IntegrityError) -> str:
@@ -38,3 +41,14 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         raise make() from None
 
 
+async def get_or_not_found(engine: AsyncEngine, kind: str, field: str, key: str,
+                           getter: Callable[[AsyncConnection, str], Awaitable[T | None]]) -> T:
+    """One resource by id: INVALID_ARGUMENT naming `field` when the id is
+    empty, NOT_FOUND naming `kind` when there is no such resource."""
+    if not key or not key.strip():
+        raise InvalidArgument(field, "is required")
+    async with engine.connect() as conn:
+        found = await getter(conn, key)
+    if found is None:
+        raise NotFound(kind, key)
+    return found

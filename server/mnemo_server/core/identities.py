@@ -15,7 +15,7 @@ from ..storage import identities as store
 from ..storage.paging import page_from
 from ..storage.schema import blocks
 from . import validate
-from .db import transaction
+from .db import get_or_not_found, transaction
 
 IDENTITY_TYPES = ("user", "org", "other")
 PROPERTY_TYPES = {"string": str, "number": (int, float), "boolean": bool, "json": (dict, list)}
@@ -86,12 +86,7 @@ class Identities:
             return await store.get(conn, identity_id)
 
     async def get(self, identity_id: str) -> identities_pb2.Identity:
-        validate.required("identity_id", identity_id)
-        async with self.engine.connect() as conn:
-            identity = await store.get(conn, identity_id)
-        if identity is None:
-            raise NotFound("identity", identity_id)
-        return identity
+        return await get_or_not_found(self.engine, "identity", "identity_id", identity_id, store.get)
 
     async def list(self, request: identities_pb2.ListIdentitiesRequest):
         page = page_from(request)

@@ -21,7 +21,7 @@ from ..storage import providers as store
 from ..storage.paging import page_from
 from . import validate
 from .catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, Catalog, Provider
-from .db import transaction
+from .db import get_or_not_found, transaction
 from .secrets import SecretBox
 
 log = logging.getLogger(__name__)
@@ -109,12 +109,7 @@ class Providers:
         return provider
 
     async def get(self, provider_id: str) -> providers_pb2.Provider:
-        validate.required("provider_id", provider_id)
-        async with self.engine.connect() as conn:
-            provider = await store.get(conn, provider_id)
-        if provider is None:
-            raise NotFound("provider", provider_id)
-        return provider
+        return await get_or_not_found(self.engine, "provider", "provider_id", provider_id, store.get)
 
     async def list(self, request: providers_pb2.ListProvidersRequest) -> list[providers_pb2.Provider]:
         page = page_from(request)

@@ -24,7 +24,7 @@ from ..storage import runs as store
 from ..storage import turns
 from ..storage.paging import page_from
 from . import validate
-from .db import transaction
+from .db import get_or_not_found, transaction
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +222,7 @@ class Runs:
         return outcome
 
     async def get(self, run_id: str) -> runs_pb2.Run:
-        validate.required("run_id", run_id)
-        async with self.engine.connect() as conn:
-            run = await store.get(conn, run_id)
-        if run is None:
-            raise NotFound("run", run_id)
-        return run
+        return await get_or_not_found(self.engine, "run", "run_id", run_id, store.get)
 
     async def list(self, request: runs_pb2.ListRunsRequest) -> list[runs_pb2.Run]:
         page = page_from(request)
@@ -258,9 +253,4 @@ class Runs:
                                           status_=opt("status"))
 
     async def get_step(self, step_id: str) -> runs_pb2.Step:
-        validate.required("step_id", step_id)
-        async with self.engine.connect() as conn:
-            step = await store.get_step(conn, step_id)
-        if step is None:
-            raise NotFound("step", step_id)
-        return step
+        return await get_or_not_found(self.engine, "step", "step_id", step_id, store.get_step)

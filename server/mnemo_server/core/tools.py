@@ -26,7 +26,7 @@ from ..tools.schema import (
     validate_json_schema,
 )
 from . import validate
-from .db import transaction
+from .db import get_or_not_found, transaction
 
 DEFAULT_RETURN_CHAR_LIMIT = 50_000
 SOURCE_TYPES = ("python",)
@@ -181,12 +181,7 @@ class Tools:
             return await store.upsert_by_name(conn, values)
 
     async def get(self, tool_id: str) -> tools_pb2.Tool:
-        validate.required("tool_id", tool_id)
-        async with self.engine.connect() as conn:
-            tool = await store.get(conn, tool_id)
-        if tool is None:
-            raise NotFound("tool", tool_id)
-        return tool
+        return await get_or_not_found(self.engine, "tool", "tool_id", tool_id, store.get)
 
     async def list(self, request: tools_pb2.ListToolsRequest) -> list[tools_pb2.Tool]:
         page = page_from(request)
