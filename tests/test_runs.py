@@ -170,7 +170,7 @@ def shared_db():
 @pytest.fixture(scope="module")
 def two_servers(fake_llm, shared_db):
     env = {"MNEMO_DATABASE_URL": shared_db, "MNEMO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-           "MNEMO_SERVER_STALE_AFTER_S": "2"}
+           "MNEMO_SERVER_STALE_AFTER_S": "2", "MNEMO_PING_INTERVAL_S": "0.3"}
     a = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
     b = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
     yield a, b
@@ -260,3 +260,22 @@ def test_a_killed_servers_run_is_failed_and_the_agent_freed(two_servers, fake_ll
             assert reply.status_code == 200 and reply.json()["messages"][-1]["content"] == "echo: anyone?"
     finally:
         a.start()  # leave the pair running for other tests
+
+
+def test_keep_alive_pings_while_the_model_is_slow(two_servers, fake_llm):
+    a, b = two_servers
+    model = f"m-{uid()}"
+    with a.http() as http_a, b.http() as http_b:
+        agent = new_agent(http_a, model)
+        fake_llm.script(Reply(text="finally", delay_s=1.5), Reply(text="again", delay_s=1.5), model=model)
+        with http_a.stream("POST", f"/v1/agents/{agent}/messages/stream",
+                           json={"input": "take your time", "include_pings": True}) as r:
+            events = [p for _, p in sse_events(r) if p != "[DONE]"]
+        kinds = [e["message_type"] for e in events]
+        assert kinds.count("ping") >= 2 and kinds[-3:] == ["assistant_message", "stop_reason", "usage_statistics"]
+        assert all(e["run_id"] == events[-2]["run_id"] for e in events if e["message_type"] == "ping")
+        # A resumed background stream pings too.
+        run = http_a.post(f"/v1/agents/{agent}/messages/async", json={"input": "more"}).json()
+        with http_b.stream("POST", f"/v1/runs/{run['id']}/stream", json={"include_pings": True}) as r:
+            resumed = [p["message_type"] for _, p in sse_events(r) if p != "[DONE]"]
+        assert "ping" in resumed and resumed[-1] == "usage_statistics"

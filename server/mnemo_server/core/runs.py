@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +29,8 @@ from .db import get_or_not_found, transaction
 
 log = logging.getLogger(__name__)
 
-PING_INTERVAL_S = 15.0
+# Seconds of silence after which a stream that asked for pings gets one.
+PING_INTERVAL_S = float(os.environ.get("MNEMO_PING_INTERVAL_S") or 15.0)
 BUSY_POLICIES = ("queue", "reject")
 Sink = Callable[[messages_pb2.LettaMessage], Awaitable[None]]
 
