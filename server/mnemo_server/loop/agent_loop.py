@@ -329,8 +329,9 @@ class _Turn:
                                            "cancelled", status="cancelled")
                 break
             prompt = self.in_context + pending_inputs
+            specs = self._tool_specs()  # what the rules allow at this step
             try:
-                prompt, compaction = await self._maybe_compact(prompt, pending_inputs)
+                prompt, compaction = await self._maybe_compact(prompt, pending_inputs, specs)
             except CompactionError as exc:
                 stop_reason = "context_window_overflow"
                 error_view = self._error_view("context_window_overflow", str(exc))
@@ -344,7 +345,7 @@ class _Turn:
                                      step_id=step.id, run_id=self.request.run_id, model=self.llm_config.model)
             started = time.monotonic()
             try:
-                response = await self._generate(prompt, step)
+                response = await self._generate(prompt, specs, step)
             except _Cancelled:
                 stop_reason = "cancelled"
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
@@ -378,10 +379,10 @@ class _Turn:
     def _cancelled(self) -> bool:
         return self.request.cancel is not None and self.request.cancel.is_set()
 
-    async def _generate(self, prompt: list[Message], step: _Step) -> LLMResponse:
+    async def _generate(self, prompt: list[Message], specs: list[ToolSpec], step: _Step) -> LLMResponse:
         """The model call, abandoned (nothing written) if the run is cancelled."""
         call = self.client.generate(
-            self._llm_request(prompt), on_delta=self._delta_sink(step) if self.request.stream_tokens else None
+            self._llm_request(prompt, specs), on_delta=self._delta_sink(step) if self.request.stream_tokens else None
         )
         if self.request.cancel is None:
             return await call
@@ -409,8 +410,7 @@ class _Turn:
         message.run_id = self.request.run_id
         return message
 
-    def _llm_request(self, prompt: list[Message]) -> LLMRequest:
-        specs = self._tool_specs()
+    def _llm_request(self, prompt: list[Message], specs: list[ToolSpec]) -> LLMRequest:
         chat = context.to_chat(prompt, system_override=self.request.override_system)
         if self.memgpt or self.rules.must_call_tool():
             tool_choice = "required" if specs else "auto"
@@ -605,9 +605,9 @@ class _Turn:
 
     # -- compaction -------------------------------------------------------------------
 
-    async def _maybe_compact(self, prompt: list[Message], pending: list[Message]):
+    async def _maybe_compact(self, prompt: list[Message], pending: list[Message], specs: list[ToolSpec]):
         compactor = Compactor(self.client, self.llm_config, self.request.agent_id, self.request.run_id)
-        result = await compactor.maybe_compact(prompt, pending, tools=self._tool_specs(),
+        result = await compactor.maybe_compact(prompt, pending, tools=specs,
                                                last_prompt_tokens=self.context_tokens)
         if result is None:
             return prompt, None
