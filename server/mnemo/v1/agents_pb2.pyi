@@ -90,12 +90,14 @@ class Agent(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., agent_type: _Optional[str] = ..., system: _Optional[str] = ..., description: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., blocks: _Optional[_Iterable[_Union[_blocks_pb2.Block, _Mapping]]] = ..., memory: _Optional[_Union[AgentMemory, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[_tools_pb2.Tool, _Mapping]]] = ..., tool_rules: _Optional[_Iterable[_Union[_tools_pb2.ToolRule, _Mapping]]] = ..., sources: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., model: _Optional[str] = ..., llm_config: _Optional[_Union[_models_pb2.LlmConfig, _Mapping]] = ..., embedding: _Optional[str] = ..., embedding_config: _Optional[_Union[_models_pb2.EmbeddingConfig, _Mapping]] = ..., model_settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., response_format: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., compaction_settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., message_ids: _Optional[_Iterable[str]] = ..., identities: _Optional[_Iterable[_Union[_identities_pb2.Identity, _Mapping]]] = ..., identity_ids: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[AgentEnvironmentVariable, _Mapping]]] = ..., tool_exec_environment_variables: _Optional[_Iterable[_Union[AgentEnvironmentVariable, _Mapping]]] = ..., message_buffer_autoclear: _Optional[bool] = ..., timezone: _Optional[str] = ..., project_id: _Optional[str] = ..., hidden: _Optional[bool] = ..., enable_sleeptime: _Optional[bool] = ..., last_stop_reason: _Optional[str] = ..., last_run_completion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_duration_ms: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AgentMemory(_message.Message):
-    __slots__ = ("blocks", "prompt_template")
+    __slots__ = ("blocks", "prompt_template", "agent_type")
     BLOCKS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     blocks: _containers.RepeatedCompositeFieldContainer[_blocks_pb2.Block]
     prompt_template: str
-    def __init__(self, blocks: _Optional[_Iterable[_Union[_blocks_pb2.Block, _Mapping]]] = ..., prompt_template: _Optional[str] = ...) -> None: ...
+    agent_type: str
+    def __init__(self, blocks: _Optional[_Iterable[_Union[_blocks_pb2.Block, _Mapping]]] = ..., prompt_template: _Optional[str] = ..., agent_type: _Optional[str] = ...) -> None: ...
 
 class AgentEnvironmentVariable(_message.Message):
     __slots__ = ("key", "value", "description", "agent_id")
@@ -204,6 +206,12 @@ class GetAgentRequest(_message.Message):
     include: _containers.RepeatedScalarFieldContainer[str]
     include_relationships: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, agent_id: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., include_relationships: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetAgentMemoryRequest(_message.Message):
+    __slots__ = ("agent_id",)
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    def __init__(self, agent_id: _Optional[str] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ("name", "tags", "match_all_tags", "query_text", "identity_id", "identifier_keys", "project_id", "after", "before", "limit", "order", "order_by", "ascending", "include", "include_relationships", "last_stop_reason")

@@ -71,6 +71,11 @@ class AgentServiceStub:
                 request_serializer=mnemo_dot_v1_dot_agents__pb2.DeleteAgentRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.GetAgentMemory = channel.unary_unary(
+                '/mnemo.v1.AgentService/GetAgentMemory',
+                request_serializer=mnemo_dot_v1_dot_agents__pb2.GetAgentMemoryRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_agents__pb2.AgentMemory.FromString,
+                _registered_method=True)
         self.ListAgentBlocks = channel.unary_unary(
                 '/mnemo.v1.AgentService/ListAgentBlocks',
                 request_serializer=mnemo_dot_v1_dot_agents__pb2.ListAgentBlocksRequest.SerializeToString,
@@ -171,6 +176,14 @@ class AgentServiceServicer:
 
     def DeleteAgent(self, request, context):
         """Deletes an agent and its history. Shared blocks and tools stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgentMemory(self, request, context):
+        """Returns an agent's in-context memory: its blocks in context order (Letta's
+        "Retrieve Agent Memory").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -286,6 +299,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.DeleteAgent,
                     request_deserializer=mnemo_dot_v1_dot_agents__pb2.DeleteAgentRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'GetAgentMemory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgentMemory,
+                    request_deserializer=mnemo_dot_v1_dot_agents__pb2.GetAgentMemoryRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_agents__pb2.AgentMemory.SerializeToString,
             ),
             'ListAgentBlocks': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAgentBlocks,
@@ -508,6 +526,33 @@ class AgentService:
             '/mnemo.v1.AgentService/DeleteAgent',
             mnemo_dot_v1_dot_agents__pb2.DeleteAgentRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgentMemory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.AgentService/GetAgentMemory',
+            mnemo_dot_v1_dot_agents__pb2.GetAgentMemoryRequest.SerializeToString,
+            mnemo_dot_v1_dot_agents__pb2.AgentMemory.FromString,
             options,
             channel_credentials,
             insecure,

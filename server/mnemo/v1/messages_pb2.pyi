@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MessageCreate(_message.Message):
-    __slots__ = ("type", "role", "content", "name", "otid", "sender_id", "approvals", "approve", "approval_request_id", "reason", "tool_returns")
+    __slots__ = ("type", "role", "content", "name", "otid", "sender_id", "approvals", "approve", "approval_request_id", "reason", "tool_returns", "text")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class MessageCreate(_message.Message):
     APPROVAL_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     TOOL_RETURNS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     type: str
     role: str
     content: _struct_pb2.Value
@@ -36,7 +37,8 @@ class MessageCreate(_message.Message):
     approval_request_id: str
     reason: str
     tool_returns: _containers.RepeatedCompositeFieldContainer[ApprovalItem]
-    def __init__(self, type: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ..., approvals: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ..., approve: _Optional[bool] = ..., approval_request_id: _Optional[str] = ..., reason: _Optional[str] = ..., tool_returns: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ...) -> None: ...
+    text: str
+    def __init__(self, type: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., name: _Optional[str] = ..., otid: _Optional[str] = ..., sender_id: _Optional[str] = ..., approvals: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ..., approve: _Optional[bool] = ..., approval_request_id: _Optional[str] = ..., reason: _Optional[str] = ..., tool_returns: _Optional[_Iterable[_Union[ApprovalItem, _Mapping]]] = ..., text: _Optional[str] = ...) -> None: ...
 
 class ApprovalItem(_message.Message):
     __slots__ = ("type", "tool_call_id", "approve", "reason", "status", "tool_return", "stdout", "stderr")

@@ -165,6 +165,9 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         await self.agents.delete(request.agent_id)
         return EMPTY
 
+    async def GetAgentMemory(self, request, context):
+        return (await self.agents.get(request.agent_id)).memory
+
     async def ListAgentBlocks(self, request, context):
         return blocks_pb2.ListBlocksResponse(blocks=await self.agents.list_blocks(request))
 

@@ -107,6 +107,15 @@ def answers_from_request(request: messages_pb2.SendMessageRequest) -> Answers | 
     return answers
 
 
+def _message_content(where: str, item: messages_pb2.MessageCreate) -> list[dict]:
+    """`content`, or its older plain-text spelling `text` (one of the two)."""
+    if item.HasField("text"):
+        if item.HasField("content"):
+            raise InvalidArgument(f"{where}.text", "give either `content` or `text`, not both")
+        return _parts(f"{where}.text", struct_pb2.Value(string_value=item.text))
+    return _parts(f"{where}.content", item.content)
+
+
 def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Message]:
     if request.messages and request.HasField("input"):
         raise InvalidArgument("input", "give either `messages` or `input`, not both")
@@ -127,7 +136,7 @@ def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Mess
             raise InvalidArgument(f"{where}.role", f"must be one of {', '.join(ROLES)}; got '{role}'")
         out.append(Message(
             id=new_id("message"), agent_id=request.agent_id, role=role,
-            content=_parts(f"{where}.content", item.content), created_at=now,
+            content=_message_content(where, item), created_at=now,
             name=item.name if item.HasField("name") else None, otid=item.otid if item.HasField("otid") else None,
             sender_id=item.sender_id if item.HasField("sender_id") else None,
         ))

@@ -70,7 +70,7 @@ def _to_proto(r, blocks, tools, identities_, secrets) -> agents_pb2.Agent:
     agent = agents_pb2.Agent(
         id=r["id"], name=r["name"], agent_type=r["agent_type"], system=r["system"],
         metadata=convert.struct(r["metadata"] or {}), tags=r["tags"] or [],
-        blocks=blocks, memory=agents_pb2.AgentMemory(blocks=blocks), tools=tools,
+        blocks=blocks, memory=agents_pb2.AgentMemory(blocks=blocks, agent_type=r["agent_type"]), tools=tools,
         tool_rules=[convert.dict_to_message(rule, tools_pb2.ToolRule()) for rule in r["tool_rules"] or []],
         llm_config=convert.dict_to_message(r["llm_config"], models_pb2.LlmConfig()),
         message_ids=r["message_ids"] or [],

@@ -376,8 +376,10 @@ type AgentMemory struct {
 	Blocks []*Block `protobuf:"bytes,1,rep,name=blocks,proto3" json:"blocks,omitempty"`
 	// Template used to render the blocks into the context, if customised.
 	PromptTemplate *string `protobuf:"bytes,2,opt,name=prompt_template,json=promptTemplate,proto3,oneof" json:"prompt_template,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The agent's type, which decides how the blocks are rendered.
+	AgentType     *string `protobuf:"bytes,3,opt,name=agent_type,json=agentType,proto3,oneof" json:"agent_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AgentMemory) Reset() {
@@ -420,6 +422,13 @@ func (x *AgentMemory) GetBlocks() []*Block {
 func (x *AgentMemory) GetPromptTemplate() string {
 	if x != nil && x.PromptTemplate != nil {
 		return *x.PromptTemplate
+	}
+	return ""
+}
+
+func (x *AgentMemory) GetAgentType() string {
+	if x != nil && x.AgentType != nil {
+		return *x.AgentType
 	}
 	return ""
 }
@@ -905,6 +914,52 @@ func (x *GetAgentRequest) GetIncludeRelationships() []string {
 	return nil
 }
 
+// GetAgentMemoryRequest names the agent whose memory to return.
+type GetAgentMemoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifier of the agent.
+	AgentId       string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgentMemoryRequest) Reset() {
+	*x = GetAgentMemoryRequest{}
+	mi := &file_mnemo_v1_agents_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgentMemoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgentMemoryRequest) ProtoMessage() {}
+
+func (x *GetAgentMemoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_agents_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgentMemoryRequest.ProtoReflect.Descriptor instead.
+func (*GetAgentMemoryRequest) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetAgentMemoryRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
 // ListAgentsRequest filters and pages agents.
 type ListAgentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -946,7 +1001,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[5]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1013,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[5]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1026,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{5}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListAgentsRequest) GetName() string {
@@ -1098,7 +1153,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[6]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1165,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[6]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1178,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{6}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -1199,7 +1254,7 @@ type UpdateAgentRequest struct {
 
 func (x *UpdateAgentRequest) Reset() {
 	*x = UpdateAgentRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[7]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1266,7 @@ func (x *UpdateAgentRequest) String() string {
 func (*UpdateAgentRequest) ProtoMessage() {}
 
 func (x *UpdateAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[7]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1279,7 @@ func (x *UpdateAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAgentRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{7}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateAgentRequest) GetAgentId() string {
@@ -1434,7 +1489,7 @@ type DeleteAgentRequest struct {
 
 func (x *DeleteAgentRequest) Reset() {
 	*x = DeleteAgentRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[8]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1501,7 @@ func (x *DeleteAgentRequest) String() string {
 func (*DeleteAgentRequest) ProtoMessage() {}
 
 func (x *DeleteAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[8]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1514,7 @@ func (x *DeleteAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAgentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAgentRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{8}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteAgentRequest) GetAgentId() string {
@@ -1490,7 +1545,7 @@ type ListAgentBlocksRequest struct {
 
 func (x *ListAgentBlocksRequest) Reset() {
 	*x = ListAgentBlocksRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[9]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1502,7 +1557,7 @@ func (x *ListAgentBlocksRequest) String() string {
 func (*ListAgentBlocksRequest) ProtoMessage() {}
 
 func (x *ListAgentBlocksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[9]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1515,7 +1570,7 @@ func (x *ListAgentBlocksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentBlocksRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentBlocksRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{9}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListAgentBlocksRequest) GetAgentId() string {
@@ -1573,7 +1628,7 @@ type GetAgentBlockRequest struct {
 
 func (x *GetAgentBlockRequest) Reset() {
 	*x = GetAgentBlockRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[10]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1640,7 @@ func (x *GetAgentBlockRequest) String() string {
 func (*GetAgentBlockRequest) ProtoMessage() {}
 
 func (x *GetAgentBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[10]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1653,7 @@ func (x *GetAgentBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentBlockRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentBlockRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{10}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetAgentBlockRequest) GetAgentId() string {
@@ -1644,7 +1699,7 @@ type UpdateAgentBlockRequest struct {
 
 func (x *UpdateAgentBlockRequest) Reset() {
 	*x = UpdateAgentBlockRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[11]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1711,7 @@ func (x *UpdateAgentBlockRequest) String() string {
 func (*UpdateAgentBlockRequest) ProtoMessage() {}
 
 func (x *UpdateAgentBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[11]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1724,7 @@ func (x *UpdateAgentBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgentBlockRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAgentBlockRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{11}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateAgentBlockRequest) GetAgentId() string {
@@ -1755,7 +1810,7 @@ type AttachBlockRequest struct {
 
 func (x *AttachBlockRequest) Reset() {
 	*x = AttachBlockRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[12]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1822,7 @@ func (x *AttachBlockRequest) String() string {
 func (*AttachBlockRequest) ProtoMessage() {}
 
 func (x *AttachBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[12]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1835,7 @@ func (x *AttachBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachBlockRequest.ProtoReflect.Descriptor instead.
 func (*AttachBlockRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{12}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AttachBlockRequest) GetAgentId() string {
@@ -1810,7 +1865,7 @@ type DetachBlockRequest struct {
 
 func (x *DetachBlockRequest) Reset() {
 	*x = DetachBlockRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[13]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1877,7 @@ func (x *DetachBlockRequest) String() string {
 func (*DetachBlockRequest) ProtoMessage() {}
 
 func (x *DetachBlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[13]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +1890,7 @@ func (x *DetachBlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetachBlockRequest.ProtoReflect.Descriptor instead.
 func (*DetachBlockRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{13}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DetachBlockRequest) GetAgentId() string {
@@ -1877,7 +1932,7 @@ type ListBlockAgentsRequest struct {
 
 func (x *ListBlockAgentsRequest) Reset() {
 	*x = ListBlockAgentsRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[14]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +1944,7 @@ func (x *ListBlockAgentsRequest) String() string {
 func (*ListBlockAgentsRequest) ProtoMessage() {}
 
 func (x *ListBlockAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[14]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +1957,7 @@ func (x *ListBlockAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBlockAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListBlockAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{14}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListBlockAgentsRequest) GetBlockId() string {
@@ -1982,7 +2037,7 @@ type ListAgentToolsRequest struct {
 
 func (x *ListAgentToolsRequest) Reset() {
 	*x = ListAgentToolsRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[15]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1994,7 +2049,7 @@ func (x *ListAgentToolsRequest) String() string {
 func (*ListAgentToolsRequest) ProtoMessage() {}
 
 func (x *ListAgentToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[15]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2007,7 +2062,7 @@ func (x *ListAgentToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentToolsRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{15}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListAgentToolsRequest) GetAgentId() string {
@@ -2065,7 +2120,7 @@ type AttachToolRequest struct {
 
 func (x *AttachToolRequest) Reset() {
 	*x = AttachToolRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[16]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2132,7 @@ func (x *AttachToolRequest) String() string {
 func (*AttachToolRequest) ProtoMessage() {}
 
 func (x *AttachToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[16]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2145,7 @@ func (x *AttachToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachToolRequest.ProtoReflect.Descriptor instead.
 func (*AttachToolRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{16}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AttachToolRequest) GetAgentId() string {
@@ -2120,7 +2175,7 @@ type DetachToolRequest struct {
 
 func (x *DetachToolRequest) Reset() {
 	*x = DetachToolRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[17]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2187,7 @@ func (x *DetachToolRequest) String() string {
 func (*DetachToolRequest) ProtoMessage() {}
 
 func (x *DetachToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[17]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2200,7 @@ func (x *DetachToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetachToolRequest.ProtoReflect.Descriptor instead.
 func (*DetachToolRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{17}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DetachToolRequest) GetAgentId() string {
@@ -2175,7 +2230,7 @@ type AttachIdentityRequest struct {
 
 func (x *AttachIdentityRequest) Reset() {
 	*x = AttachIdentityRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[18]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2242,7 @@ func (x *AttachIdentityRequest) String() string {
 func (*AttachIdentityRequest) ProtoMessage() {}
 
 func (x *AttachIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[18]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2255,7 @@ func (x *AttachIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachIdentityRequest.ProtoReflect.Descriptor instead.
 func (*AttachIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{18}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AttachIdentityRequest) GetAgentId() string {
@@ -2230,7 +2285,7 @@ type DetachIdentityRequest struct {
 
 func (x *DetachIdentityRequest) Reset() {
 	*x = DetachIdentityRequest{}
-	mi := &file_mnemo_v1_agents_proto_msgTypes[19]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2242,7 +2297,7 @@ func (x *DetachIdentityRequest) String() string {
 func (*DetachIdentityRequest) ProtoMessage() {}
 
 func (x *DetachIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_agents_proto_msgTypes[19]
+	mi := &file_mnemo_v1_agents_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2255,7 +2310,7 @@ func (x *DetachIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetachIdentityRequest.ProtoReflect.Descriptor instead.
 func (*DetachIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{19}
+	return file_mnemo_v1_agents_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DetachIdentityRequest) GetAgentId() string {
@@ -2329,11 +2384,14 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\t_timezoneB\r\n" +
 	"\v_project_idB\x13\n" +
 	"\x11_last_stop_reasonB\x17\n" +
-	"\x15_last_run_duration_ms\"x\n" +
+	"\x15_last_run_duration_ms\"\xab\x01\n" +
 	"\vAgentMemory\x12'\n" +
 	"\x06blocks\x18\x01 \x03(\v2\x0f.mnemo.v1.BlockR\x06blocks\x12,\n" +
-	"\x0fprompt_template\x18\x02 \x01(\tH\x00R\x0epromptTemplate\x88\x01\x01B\x12\n" +
-	"\x10_prompt_template\"\xa3\x01\n" +
+	"\x0fprompt_template\x18\x02 \x01(\tH\x00R\x0epromptTemplate\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"agent_type\x18\x03 \x01(\tH\x01R\tagentType\x88\x01\x01B\x12\n" +
+	"\x10_prompt_templateB\r\n" +
+	"\v_agent_type\"\xa3\x01\n" +
 	"\x18AgentEnvironmentVariable\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x19\n" +
 	"\x05value\x18\x02 \x01(\tH\x00R\x05value\x88\x01\x01\x12%\n" +
@@ -2412,7 +2470,9 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x0fGetAgentRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x18\n" +
 	"\ainclude\x18\x02 \x03(\tR\ainclude\x123\n" +
-	"\x15include_relationships\x18\x03 \x03(\tR\x14includeRelationships\"\xbc\x05\n" +
+	"\x15include_relationships\x18\x03 \x03(\tR\x14includeRelationships\"2\n" +
+	"\x15GetAgentMemoryRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\"\xbc\x05\n" +
 	"\x11ListAgentsRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x12\n" +
 	"\x04tags\x18\x02 \x03(\tR\x04tags\x12$\n" +
@@ -2582,7 +2642,7 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x15DetachIdentityRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId2\xe7\x0f\n" +
+	"identityId2\xdc\x10\n" +
 	"\fAgentService\x12S\n" +
 	"\vCreateAgent\x12\x1c.mnemo.v1.CreateAgentRequest\x1a\x0f.mnemo.v1.Agent\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/agents\x12U\n" +
@@ -2592,7 +2652,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"/v1/agents\x12d\n" +
 	"\vCountAgents\x12\x1b.mnemo.v1.ListAgentsRequest\x1a\x17.mnemo.v1.CountResponse\"\x1f\x82\xd3\xe4\x93\x02\x19b\x05count\x12\x10/v1/agents/count\x12^\n" +
 	"\vUpdateAgent\x12\x1c.mnemo.v1.UpdateAgentRequest\x1a\x0f.mnemo.v1.Agent\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/agents/{agent_id}\x12b\n" +
-	"\vDeleteAgent\x12\x1c.mnemo.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/agents/{agent_id}\x12\x8b\x01\n" +
+	"\vDeleteAgent\x12\x1c.mnemo.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/agents/{agent_id}\x12s\n" +
+	"\x0eGetAgentMemory\x12\x1f.mnemo.v1.GetAgentMemoryRequest\x1a\x15.mnemo.v1.AgentMemory\")\x82\xd3\xe4\x93\x02#\x12!/v1/agents/{agent_id}/core-memory\x12\x8b\x01\n" +
 	"\x0fListAgentBlocks\x12 .mnemo.v1.ListAgentBlocksRequest\x1a\x1c.mnemo.v1.ListBlocksResponse\"8\x82\xd3\xe4\x93\x022b\x06blocks\x12(/v1/agents/{agent_id}/core-memory/blocks\x12\x80\x01\n" +
 	"\rGetAgentBlock\x12\x1e.mnemo.v1.GetAgentBlockRequest\x1a\x0f.mnemo.v1.Block\">\x82\xd3\xe4\x93\x028\x126/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x12\x89\x01\n" +
 	"\x10UpdateAgentBlock\x12!.mnemo.v1.UpdateAgentBlockRequest\x1a\x0f.mnemo.v1.Block\"A\x82\xd3\xe4\x93\x02;:\x01*26/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x12\x83\x01\n" +
@@ -2619,127 +2680,130 @@ func file_mnemo_v1_agents_proto_rawDescGZIP() []byte {
 	return file_mnemo_v1_agents_proto_rawDescData
 }
 
-var file_mnemo_v1_agents_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_mnemo_v1_agents_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_mnemo_v1_agents_proto_goTypes = []any{
 	(*Agent)(nil),                    // 0: mnemo.v1.Agent
 	(*AgentMemory)(nil),              // 1: mnemo.v1.AgentMemory
 	(*AgentEnvironmentVariable)(nil), // 2: mnemo.v1.AgentEnvironmentVariable
 	(*CreateAgentRequest)(nil),       // 3: mnemo.v1.CreateAgentRequest
 	(*GetAgentRequest)(nil),          // 4: mnemo.v1.GetAgentRequest
-	(*ListAgentsRequest)(nil),        // 5: mnemo.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),       // 6: mnemo.v1.ListAgentsResponse
-	(*UpdateAgentRequest)(nil),       // 7: mnemo.v1.UpdateAgentRequest
-	(*DeleteAgentRequest)(nil),       // 8: mnemo.v1.DeleteAgentRequest
-	(*ListAgentBlocksRequest)(nil),   // 9: mnemo.v1.ListAgentBlocksRequest
-	(*GetAgentBlockRequest)(nil),     // 10: mnemo.v1.GetAgentBlockRequest
-	(*UpdateAgentBlockRequest)(nil),  // 11: mnemo.v1.UpdateAgentBlockRequest
-	(*AttachBlockRequest)(nil),       // 12: mnemo.v1.AttachBlockRequest
-	(*DetachBlockRequest)(nil),       // 13: mnemo.v1.DetachBlockRequest
-	(*ListBlockAgentsRequest)(nil),   // 14: mnemo.v1.ListBlockAgentsRequest
-	(*ListAgentToolsRequest)(nil),    // 15: mnemo.v1.ListAgentToolsRequest
-	(*AttachToolRequest)(nil),        // 16: mnemo.v1.AttachToolRequest
-	(*DetachToolRequest)(nil),        // 17: mnemo.v1.DetachToolRequest
-	(*AttachIdentityRequest)(nil),    // 18: mnemo.v1.AttachIdentityRequest
-	(*DetachIdentityRequest)(nil),    // 19: mnemo.v1.DetachIdentityRequest
-	nil,                              // 20: mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
-	nil,                              // 21: mnemo.v1.CreateAgentRequest.SecretsEntry
-	(*structpb.Struct)(nil),          // 22: google.protobuf.Struct
-	(*Block)(nil),                    // 23: mnemo.v1.Block
-	(*Tool)(nil),                     // 24: mnemo.v1.Tool
-	(*ToolRule)(nil),                 // 25: mnemo.v1.ToolRule
-	(*LlmConfig)(nil),                // 26: mnemo.v1.LlmConfig
-	(*EmbeddingConfig)(nil),          // 27: mnemo.v1.EmbeddingConfig
-	(*Identity)(nil),                 // 28: mnemo.v1.Identity
-	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
-	(*CreateBlockRequest)(nil),       // 30: mnemo.v1.CreateBlockRequest
-	(*structpb.ListValue)(nil),       // 31: google.protobuf.ListValue
-	(*CountResponse)(nil),            // 32: mnemo.v1.CountResponse
-	(*emptypb.Empty)(nil),            // 33: google.protobuf.Empty
-	(*ListBlocksResponse)(nil),       // 34: mnemo.v1.ListBlocksResponse
-	(*ListToolsResponse)(nil),        // 35: mnemo.v1.ListToolsResponse
+	(*GetAgentMemoryRequest)(nil),    // 5: mnemo.v1.GetAgentMemoryRequest
+	(*ListAgentsRequest)(nil),        // 6: mnemo.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),       // 7: mnemo.v1.ListAgentsResponse
+	(*UpdateAgentRequest)(nil),       // 8: mnemo.v1.UpdateAgentRequest
+	(*DeleteAgentRequest)(nil),       // 9: mnemo.v1.DeleteAgentRequest
+	(*ListAgentBlocksRequest)(nil),   // 10: mnemo.v1.ListAgentBlocksRequest
+	(*GetAgentBlockRequest)(nil),     // 11: mnemo.v1.GetAgentBlockRequest
+	(*UpdateAgentBlockRequest)(nil),  // 12: mnemo.v1.UpdateAgentBlockRequest
+	(*AttachBlockRequest)(nil),       // 13: mnemo.v1.AttachBlockRequest
+	(*DetachBlockRequest)(nil),       // 14: mnemo.v1.DetachBlockRequest
+	(*ListBlockAgentsRequest)(nil),   // 15: mnemo.v1.ListBlockAgentsRequest
+	(*ListAgentToolsRequest)(nil),    // 16: mnemo.v1.ListAgentToolsRequest
+	(*AttachToolRequest)(nil),        // 17: mnemo.v1.AttachToolRequest
+	(*DetachToolRequest)(nil),        // 18: mnemo.v1.DetachToolRequest
+	(*AttachIdentityRequest)(nil),    // 19: mnemo.v1.AttachIdentityRequest
+	(*DetachIdentityRequest)(nil),    // 20: mnemo.v1.DetachIdentityRequest
+	nil,                              // 21: mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
+	nil,                              // 22: mnemo.v1.CreateAgentRequest.SecretsEntry
+	(*structpb.Struct)(nil),          // 23: google.protobuf.Struct
+	(*Block)(nil),                    // 24: mnemo.v1.Block
+	(*Tool)(nil),                     // 25: mnemo.v1.Tool
+	(*ToolRule)(nil),                 // 26: mnemo.v1.ToolRule
+	(*LlmConfig)(nil),                // 27: mnemo.v1.LlmConfig
+	(*EmbeddingConfig)(nil),          // 28: mnemo.v1.EmbeddingConfig
+	(*Identity)(nil),                 // 29: mnemo.v1.Identity
+	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
+	(*CreateBlockRequest)(nil),       // 31: mnemo.v1.CreateBlockRequest
+	(*structpb.ListValue)(nil),       // 32: google.protobuf.ListValue
+	(*CountResponse)(nil),            // 33: mnemo.v1.CountResponse
+	(*emptypb.Empty)(nil),            // 34: google.protobuf.Empty
+	(*ListBlocksResponse)(nil),       // 35: mnemo.v1.ListBlocksResponse
+	(*ListToolsResponse)(nil),        // 36: mnemo.v1.ListToolsResponse
 }
 var file_mnemo_v1_agents_proto_depIdxs = []int32{
-	22, // 0: mnemo.v1.Agent.metadata:type_name -> google.protobuf.Struct
-	23, // 1: mnemo.v1.Agent.blocks:type_name -> mnemo.v1.Block
+	23, // 0: mnemo.v1.Agent.metadata:type_name -> google.protobuf.Struct
+	24, // 1: mnemo.v1.Agent.blocks:type_name -> mnemo.v1.Block
 	1,  // 2: mnemo.v1.Agent.memory:type_name -> mnemo.v1.AgentMemory
-	24, // 3: mnemo.v1.Agent.tools:type_name -> mnemo.v1.Tool
-	25, // 4: mnemo.v1.Agent.tool_rules:type_name -> mnemo.v1.ToolRule
-	22, // 5: mnemo.v1.Agent.sources:type_name -> google.protobuf.Struct
-	26, // 6: mnemo.v1.Agent.llm_config:type_name -> mnemo.v1.LlmConfig
-	27, // 7: mnemo.v1.Agent.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
-	22, // 8: mnemo.v1.Agent.model_settings:type_name -> google.protobuf.Struct
-	22, // 9: mnemo.v1.Agent.response_format:type_name -> google.protobuf.Struct
-	22, // 10: mnemo.v1.Agent.compaction_settings:type_name -> google.protobuf.Struct
-	28, // 11: mnemo.v1.Agent.identities:type_name -> mnemo.v1.Identity
+	25, // 3: mnemo.v1.Agent.tools:type_name -> mnemo.v1.Tool
+	26, // 4: mnemo.v1.Agent.tool_rules:type_name -> mnemo.v1.ToolRule
+	23, // 5: mnemo.v1.Agent.sources:type_name -> google.protobuf.Struct
+	27, // 6: mnemo.v1.Agent.llm_config:type_name -> mnemo.v1.LlmConfig
+	28, // 7: mnemo.v1.Agent.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
+	23, // 8: mnemo.v1.Agent.model_settings:type_name -> google.protobuf.Struct
+	23, // 9: mnemo.v1.Agent.response_format:type_name -> google.protobuf.Struct
+	23, // 10: mnemo.v1.Agent.compaction_settings:type_name -> google.protobuf.Struct
+	29, // 11: mnemo.v1.Agent.identities:type_name -> mnemo.v1.Identity
 	2,  // 12: mnemo.v1.Agent.secrets:type_name -> mnemo.v1.AgentEnvironmentVariable
 	2,  // 13: mnemo.v1.Agent.tool_exec_environment_variables:type_name -> mnemo.v1.AgentEnvironmentVariable
-	29, // 14: mnemo.v1.Agent.last_run_completion:type_name -> google.protobuf.Timestamp
-	29, // 15: mnemo.v1.Agent.created_at:type_name -> google.protobuf.Timestamp
-	29, // 16: mnemo.v1.Agent.updated_at:type_name -> google.protobuf.Timestamp
-	23, // 17: mnemo.v1.AgentMemory.blocks:type_name -> mnemo.v1.Block
-	22, // 18: mnemo.v1.CreateAgentRequest.metadata:type_name -> google.protobuf.Struct
-	30, // 19: mnemo.v1.CreateAgentRequest.memory_blocks:type_name -> mnemo.v1.CreateBlockRequest
-	25, // 20: mnemo.v1.CreateAgentRequest.tool_rules:type_name -> mnemo.v1.ToolRule
-	26, // 21: mnemo.v1.CreateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
-	27, // 22: mnemo.v1.CreateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
-	22, // 23: mnemo.v1.CreateAgentRequest.model_settings:type_name -> google.protobuf.Struct
-	20, // 24: mnemo.v1.CreateAgentRequest.tool_exec_environment_variables:type_name -> mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
-	21, // 25: mnemo.v1.CreateAgentRequest.secrets:type_name -> mnemo.v1.CreateAgentRequest.SecretsEntry
-	22, // 26: mnemo.v1.CreateAgentRequest.response_format:type_name -> google.protobuf.Struct
-	22, // 27: mnemo.v1.CreateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
+	30, // 14: mnemo.v1.Agent.last_run_completion:type_name -> google.protobuf.Timestamp
+	30, // 15: mnemo.v1.Agent.created_at:type_name -> google.protobuf.Timestamp
+	30, // 16: mnemo.v1.Agent.updated_at:type_name -> google.protobuf.Timestamp
+	24, // 17: mnemo.v1.AgentMemory.blocks:type_name -> mnemo.v1.Block
+	23, // 18: mnemo.v1.CreateAgentRequest.metadata:type_name -> google.protobuf.Struct
+	31, // 19: mnemo.v1.CreateAgentRequest.memory_blocks:type_name -> mnemo.v1.CreateBlockRequest
+	26, // 20: mnemo.v1.CreateAgentRequest.tool_rules:type_name -> mnemo.v1.ToolRule
+	27, // 21: mnemo.v1.CreateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
+	28, // 22: mnemo.v1.CreateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
+	23, // 23: mnemo.v1.CreateAgentRequest.model_settings:type_name -> google.protobuf.Struct
+	21, // 24: mnemo.v1.CreateAgentRequest.tool_exec_environment_variables:type_name -> mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
+	22, // 25: mnemo.v1.CreateAgentRequest.secrets:type_name -> mnemo.v1.CreateAgentRequest.SecretsEntry
+	23, // 26: mnemo.v1.CreateAgentRequest.response_format:type_name -> google.protobuf.Struct
+	23, // 27: mnemo.v1.CreateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
 	0,  // 28: mnemo.v1.ListAgentsResponse.agents:type_name -> mnemo.v1.Agent
-	22, // 29: mnemo.v1.UpdateAgentRequest.metadata:type_name -> google.protobuf.Struct
-	31, // 30: mnemo.v1.UpdateAgentRequest.tags:type_name -> google.protobuf.ListValue
-	31, // 31: mnemo.v1.UpdateAgentRequest.block_ids:type_name -> google.protobuf.ListValue
-	31, // 32: mnemo.v1.UpdateAgentRequest.tool_ids:type_name -> google.protobuf.ListValue
-	31, // 33: mnemo.v1.UpdateAgentRequest.tool_rules:type_name -> google.protobuf.ListValue
-	31, // 34: mnemo.v1.UpdateAgentRequest.identity_ids:type_name -> google.protobuf.ListValue
-	26, // 35: mnemo.v1.UpdateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
-	27, // 36: mnemo.v1.UpdateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
-	22, // 37: mnemo.v1.UpdateAgentRequest.model_settings:type_name -> google.protobuf.Struct
-	22, // 38: mnemo.v1.UpdateAgentRequest.tool_exec_environment_variables:type_name -> google.protobuf.Struct
-	22, // 39: mnemo.v1.UpdateAgentRequest.secrets:type_name -> google.protobuf.Struct
-	22, // 40: mnemo.v1.UpdateAgentRequest.response_format:type_name -> google.protobuf.Struct
-	22, // 41: mnemo.v1.UpdateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
-	31, // 42: mnemo.v1.UpdateAgentRequest.message_ids:type_name -> google.protobuf.ListValue
-	22, // 43: mnemo.v1.UpdateAgentBlockRequest.metadata:type_name -> google.protobuf.Struct
-	31, // 44: mnemo.v1.UpdateAgentBlockRequest.tags:type_name -> google.protobuf.ListValue
+	23, // 29: mnemo.v1.UpdateAgentRequest.metadata:type_name -> google.protobuf.Struct
+	32, // 30: mnemo.v1.UpdateAgentRequest.tags:type_name -> google.protobuf.ListValue
+	32, // 31: mnemo.v1.UpdateAgentRequest.block_ids:type_name -> google.protobuf.ListValue
+	32, // 32: mnemo.v1.UpdateAgentRequest.tool_ids:type_name -> google.protobuf.ListValue
+	32, // 33: mnemo.v1.UpdateAgentRequest.tool_rules:type_name -> google.protobuf.ListValue
+	32, // 34: mnemo.v1.UpdateAgentRequest.identity_ids:type_name -> google.protobuf.ListValue
+	27, // 35: mnemo.v1.UpdateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
+	28, // 36: mnemo.v1.UpdateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
+	23, // 37: mnemo.v1.UpdateAgentRequest.model_settings:type_name -> google.protobuf.Struct
+	23, // 38: mnemo.v1.UpdateAgentRequest.tool_exec_environment_variables:type_name -> google.protobuf.Struct
+	23, // 39: mnemo.v1.UpdateAgentRequest.secrets:type_name -> google.protobuf.Struct
+	23, // 40: mnemo.v1.UpdateAgentRequest.response_format:type_name -> google.protobuf.Struct
+	23, // 41: mnemo.v1.UpdateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
+	32, // 42: mnemo.v1.UpdateAgentRequest.message_ids:type_name -> google.protobuf.ListValue
+	23, // 43: mnemo.v1.UpdateAgentBlockRequest.metadata:type_name -> google.protobuf.Struct
+	32, // 44: mnemo.v1.UpdateAgentBlockRequest.tags:type_name -> google.protobuf.ListValue
 	3,  // 45: mnemo.v1.AgentService.CreateAgent:input_type -> mnemo.v1.CreateAgentRequest
 	4,  // 46: mnemo.v1.AgentService.GetAgent:input_type -> mnemo.v1.GetAgentRequest
-	5,  // 47: mnemo.v1.AgentService.ListAgents:input_type -> mnemo.v1.ListAgentsRequest
-	5,  // 48: mnemo.v1.AgentService.CountAgents:input_type -> mnemo.v1.ListAgentsRequest
-	7,  // 49: mnemo.v1.AgentService.UpdateAgent:input_type -> mnemo.v1.UpdateAgentRequest
-	8,  // 50: mnemo.v1.AgentService.DeleteAgent:input_type -> mnemo.v1.DeleteAgentRequest
-	9,  // 51: mnemo.v1.AgentService.ListAgentBlocks:input_type -> mnemo.v1.ListAgentBlocksRequest
-	10, // 52: mnemo.v1.AgentService.GetAgentBlock:input_type -> mnemo.v1.GetAgentBlockRequest
-	11, // 53: mnemo.v1.AgentService.UpdateAgentBlock:input_type -> mnemo.v1.UpdateAgentBlockRequest
-	12, // 54: mnemo.v1.AgentService.AttachBlock:input_type -> mnemo.v1.AttachBlockRequest
-	13, // 55: mnemo.v1.AgentService.DetachBlock:input_type -> mnemo.v1.DetachBlockRequest
-	14, // 56: mnemo.v1.AgentService.ListBlockAgents:input_type -> mnemo.v1.ListBlockAgentsRequest
-	15, // 57: mnemo.v1.AgentService.ListAgentTools:input_type -> mnemo.v1.ListAgentToolsRequest
-	16, // 58: mnemo.v1.AgentService.AttachTool:input_type -> mnemo.v1.AttachToolRequest
-	17, // 59: mnemo.v1.AgentService.DetachTool:input_type -> mnemo.v1.DetachToolRequest
-	18, // 60: mnemo.v1.AgentService.AttachIdentity:input_type -> mnemo.v1.AttachIdentityRequest
-	19, // 61: mnemo.v1.AgentService.DetachIdentity:input_type -> mnemo.v1.DetachIdentityRequest
-	0,  // 62: mnemo.v1.AgentService.CreateAgent:output_type -> mnemo.v1.Agent
-	0,  // 63: mnemo.v1.AgentService.GetAgent:output_type -> mnemo.v1.Agent
-	6,  // 64: mnemo.v1.AgentService.ListAgents:output_type -> mnemo.v1.ListAgentsResponse
-	32, // 65: mnemo.v1.AgentService.CountAgents:output_type -> mnemo.v1.CountResponse
-	0,  // 66: mnemo.v1.AgentService.UpdateAgent:output_type -> mnemo.v1.Agent
-	33, // 67: mnemo.v1.AgentService.DeleteAgent:output_type -> google.protobuf.Empty
-	34, // 68: mnemo.v1.AgentService.ListAgentBlocks:output_type -> mnemo.v1.ListBlocksResponse
-	23, // 69: mnemo.v1.AgentService.GetAgentBlock:output_type -> mnemo.v1.Block
-	23, // 70: mnemo.v1.AgentService.UpdateAgentBlock:output_type -> mnemo.v1.Block
-	0,  // 71: mnemo.v1.AgentService.AttachBlock:output_type -> mnemo.v1.Agent
-	0,  // 72: mnemo.v1.AgentService.DetachBlock:output_type -> mnemo.v1.Agent
-	6,  // 73: mnemo.v1.AgentService.ListBlockAgents:output_type -> mnemo.v1.ListAgentsResponse
-	35, // 74: mnemo.v1.AgentService.ListAgentTools:output_type -> mnemo.v1.ListToolsResponse
-	0,  // 75: mnemo.v1.AgentService.AttachTool:output_type -> mnemo.v1.Agent
-	0,  // 76: mnemo.v1.AgentService.DetachTool:output_type -> mnemo.v1.Agent
-	0,  // 77: mnemo.v1.AgentService.AttachIdentity:output_type -> mnemo.v1.Agent
-	0,  // 78: mnemo.v1.AgentService.DetachIdentity:output_type -> mnemo.v1.Agent
-	62, // [62:79] is the sub-list for method output_type
-	45, // [45:62] is the sub-list for method input_type
+	6,  // 47: mnemo.v1.AgentService.ListAgents:input_type -> mnemo.v1.ListAgentsRequest
+	6,  // 48: mnemo.v1.AgentService.CountAgents:input_type -> mnemo.v1.ListAgentsRequest
+	8,  // 49: mnemo.v1.AgentService.UpdateAgent:input_type -> mnemo.v1.UpdateAgentRequest
+	9,  // 50: mnemo.v1.AgentService.DeleteAgent:input_type -> mnemo.v1.DeleteAgentRequest
+	5,  // 51: mnemo.v1.AgentService.GetAgentMemory:input_type -> mnemo.v1.GetAgentMemoryRequest
+	10, // 52: mnemo.v1.AgentService.ListAgentBlocks:input_type -> mnemo.v1.ListAgentBlocksRequest
+	11, // 53: mnemo.v1.AgentService.GetAgentBlock:input_type -> mnemo.v1.GetAgentBlockRequest
+	12, // 54: mnemo.v1.AgentService.UpdateAgentBlock:input_type -> mnemo.v1.UpdateAgentBlockRequest
+	13, // 55: mnemo.v1.AgentService.AttachBlock:input_type -> mnemo.v1.AttachBlockRequest
+	14, // 56: mnemo.v1.AgentService.DetachBlock:input_type -> mnemo.v1.DetachBlockRequest
+	15, // 57: mnemo.v1.AgentService.ListBlockAgents:input_type -> mnemo.v1.ListBlockAgentsRequest
+	16, // 58: mnemo.v1.AgentService.ListAgentTools:input_type -> mnemo.v1.ListAgentToolsRequest
+	17, // 59: mnemo.v1.AgentService.AttachTool:input_type -> mnemo.v1.AttachToolRequest
+	18, // 60: mnemo.v1.AgentService.DetachTool:input_type -> mnemo.v1.DetachToolRequest
+	19, // 61: mnemo.v1.AgentService.AttachIdentity:input_type -> mnemo.v1.AttachIdentityRequest
+	20, // 62: mnemo.v1.AgentService.DetachIdentity:input_type -> mnemo.v1.DetachIdentityRequest
+	0,  // 63: mnemo.v1.AgentService.CreateAgent:output_type -> mnemo.v1.Agent
+	0,  // 64: mnemo.v1.AgentService.GetAgent:output_type -> mnemo.v1.Agent
+	7,  // 65: mnemo.v1.AgentService.ListAgents:output_type -> mnemo.v1.ListAgentsResponse
+	33, // 66: mnemo.v1.AgentService.CountAgents:output_type -> mnemo.v1.CountResponse
+	0,  // 67: mnemo.v1.AgentService.UpdateAgent:output_type -> mnemo.v1.Agent
+	34, // 68: mnemo.v1.AgentService.DeleteAgent:output_type -> google.protobuf.Empty
+	1,  // 69: mnemo.v1.AgentService.GetAgentMemory:output_type -> mnemo.v1.AgentMemory
+	35, // 70: mnemo.v1.AgentService.ListAgentBlocks:output_type -> mnemo.v1.ListBlocksResponse
+	24, // 71: mnemo.v1.AgentService.GetAgentBlock:output_type -> mnemo.v1.Block
+	24, // 72: mnemo.v1.AgentService.UpdateAgentBlock:output_type -> mnemo.v1.Block
+	0,  // 73: mnemo.v1.AgentService.AttachBlock:output_type -> mnemo.v1.Agent
+	0,  // 74: mnemo.v1.AgentService.DetachBlock:output_type -> mnemo.v1.Agent
+	7,  // 75: mnemo.v1.AgentService.ListBlockAgents:output_type -> mnemo.v1.ListAgentsResponse
+	36, // 76: mnemo.v1.AgentService.ListAgentTools:output_type -> mnemo.v1.ListToolsResponse
+	0,  // 77: mnemo.v1.AgentService.AttachTool:output_type -> mnemo.v1.Agent
+	0,  // 78: mnemo.v1.AgentService.DetachTool:output_type -> mnemo.v1.Agent
+	0,  // 79: mnemo.v1.AgentService.AttachIdentity:output_type -> mnemo.v1.Agent
+	0,  // 80: mnemo.v1.AgentService.DetachIdentity:output_type -> mnemo.v1.Agent
+	63, // [63:81] is the sub-list for method output_type
+	45, // [45:63] is the sub-list for method input_type
 	45, // [45:45] is the sub-list for extension type_name
 	45, // [45:45] is the sub-list for extension extendee
 	0,  // [0:45] is the sub-list for field type_name
@@ -2759,19 +2823,19 @@ func file_mnemo_v1_agents_proto_init() {
 	file_mnemo_v1_agents_proto_msgTypes[1].OneofWrappers = []any{}
 	file_mnemo_v1_agents_proto_msgTypes[2].OneofWrappers = []any{}
 	file_mnemo_v1_agents_proto_msgTypes[3].OneofWrappers = []any{}
-	file_mnemo_v1_agents_proto_msgTypes[5].OneofWrappers = []any{}
-	file_mnemo_v1_agents_proto_msgTypes[7].OneofWrappers = []any{}
-	file_mnemo_v1_agents_proto_msgTypes[9].OneofWrappers = []any{}
-	file_mnemo_v1_agents_proto_msgTypes[11].OneofWrappers = []any{}
-	file_mnemo_v1_agents_proto_msgTypes[14].OneofWrappers = []any{}
+	file_mnemo_v1_agents_proto_msgTypes[6].OneofWrappers = []any{}
+	file_mnemo_v1_agents_proto_msgTypes[8].OneofWrappers = []any{}
+	file_mnemo_v1_agents_proto_msgTypes[10].OneofWrappers = []any{}
+	file_mnemo_v1_agents_proto_msgTypes[12].OneofWrappers = []any{}
 	file_mnemo_v1_agents_proto_msgTypes[15].OneofWrappers = []any{}
+	file_mnemo_v1_agents_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mnemo_v1_agents_proto_rawDesc), len(file_mnemo_v1_agents_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	AgentService_CountAgents_FullMethodName      = "/mnemo.v1.AgentService/CountAgents"
 	AgentService_UpdateAgent_FullMethodName      = "/mnemo.v1.AgentService/UpdateAgent"
 	AgentService_DeleteAgent_FullMethodName      = "/mnemo.v1.AgentService/DeleteAgent"
+	AgentService_GetAgentMemory_FullMethodName   = "/mnemo.v1.AgentService/GetAgentMemory"
 	AgentService_ListAgentBlocks_FullMethodName  = "/mnemo.v1.AgentService/ListAgentBlocks"
 	AgentService_GetAgentBlock_FullMethodName    = "/mnemo.v1.AgentService/GetAgentBlock"
 	AgentService_UpdateAgentBlock_FullMethodName = "/mnemo.v1.AgentService/UpdateAgentBlock"
@@ -59,6 +60,9 @@ type AgentServiceClient interface {
 	UpdateAgent(ctx context.Context, in *UpdateAgentRequest, opts ...grpc.CallOption) (*Agent, error)
 	// Deletes an agent and its history. Shared blocks and tools stay.
 	DeleteAgent(ctx context.Context, in *DeleteAgentRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Returns an agent's in-context memory: its blocks in context order (Letta's
+	// "Retrieve Agent Memory").
+	GetAgentMemory(ctx context.Context, in *GetAgentMemoryRequest, opts ...grpc.CallOption) (*AgentMemory, error)
 	// Lists an agent's memory blocks.
 	ListAgentBlocks(ctx context.Context, in *ListAgentBlocksRequest, opts ...grpc.CallOption) (*ListBlocksResponse, error)
 	// Returns an agent's memory block by label.
@@ -146,6 +150,16 @@ func (c *agentServiceClient) DeleteAgent(ctx context.Context, in *DeleteAgentReq
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
 	err := c.cc.Invoke(ctx, AgentService_DeleteAgent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentServiceClient) GetAgentMemory(ctx context.Context, in *GetAgentMemoryRequest, opts ...grpc.CallOption) (*AgentMemory, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AgentMemory)
+	err := c.cc.Invoke(ctx, AgentService_GetAgentMemory_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +296,9 @@ type AgentServiceServer interface {
 	UpdateAgent(context.Context, *UpdateAgentRequest) (*Agent, error)
 	// Deletes an agent and its history. Shared blocks and tools stay.
 	DeleteAgent(context.Context, *DeleteAgentRequest) (*emptypb.Empty, error)
+	// Returns an agent's in-context memory: its blocks in context order (Letta's
+	// "Retrieve Agent Memory").
+	GetAgentMemory(context.Context, *GetAgentMemoryRequest) (*AgentMemory, error)
 	// Lists an agent's memory blocks.
 	ListAgentBlocks(context.Context, *ListAgentBlocksRequest) (*ListBlocksResponse, error)
 	// Returns an agent's memory block by label.
@@ -331,6 +348,9 @@ func (UnimplementedAgentServiceServer) UpdateAgent(context.Context, *UpdateAgent
 }
 func (UnimplementedAgentServiceServer) DeleteAgent(context.Context, *DeleteAgentRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteAgent not implemented")
+}
+func (UnimplementedAgentServiceServer) GetAgentMemory(context.Context, *GetAgentMemoryRequest) (*AgentMemory, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAgentMemory not implemented")
 }
 func (UnimplementedAgentServiceServer) ListAgentBlocks(context.Context, *ListAgentBlocksRequest) (*ListBlocksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAgentBlocks not implemented")
@@ -489,6 +509,24 @@ func _AgentService_DeleteAgent_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AgentServiceServer).DeleteAgent(ctx, req.(*DeleteAgentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgentService_GetAgentMemory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAgentMemoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).GetAgentMemory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_GetAgentMemory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).GetAgentMemory(ctx, req.(*GetAgentMemoryRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -721,6 +759,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteAgent",
 			Handler:    _AgentService_DeleteAgent_Handler,
+		},
+		{
+			MethodName: "GetAgentMemory",
+			Handler:    _AgentService_GetAgentMemory_Handler,
 		},
 		{
 			MethodName: "ListAgentBlocks",

@@ -55,7 +55,10 @@ type MessageCreate struct {
 	// type "approval", older form: why the calls were denied.
 	Reason *string `protobuf:"bytes,10,opt,name=reason,proto3,oneof" json:"reason,omitempty"`
 	// type "tool_return": results of client-side tool calls.
-	ToolReturns   []*ApprovalItem `protobuf:"bytes,11,rep,name=tool_returns,json=toolReturns,proto3" json:"tool_returns,omitempty"`
+	ToolReturns []*ApprovalItem `protobuf:"bytes,11,rep,name=tool_returns,json=toolReturns,proto3" json:"tool_returns,omitempty"`
+	// Older spelling of `content` as plain text, still shown in Letta's docs
+	// ({"role": "user", "text": "..."}); give either `content` or `text`.
+	Text          *string `protobuf:"bytes,12,opt,name=text,proto3,oneof" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +168,13 @@ func (x *MessageCreate) GetToolReturns() []*ApprovalItem {
 		return x.ToolReturns
 	}
 	return nil
+}
+
+func (x *MessageCreate) GetText() string {
+	if x != nil && x.Text != nil {
+		return *x.Text
+	}
+	return ""
 }
 
 // ApprovalItem answers one pending tool call.
@@ -1798,7 +1808,7 @@ var File_mnemo_v1_messages_proto protoreflect.FileDescriptor
 
 const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x17mnemo/v1/messages.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/agents.proto\"\x8a\x04\n" +
+	"\x17mnemo/v1/messages.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/agents.proto\"\xac\x04\n" +
 	"\rMessageCreate\x12\x17\n" +
 	"\x04type\x18\x01 \x01(\tH\x00R\x04type\x88\x01\x01\x12\x17\n" +
 	"\x04role\x18\x02 \x01(\tH\x01R\x04role\x88\x01\x01\x120\n" +
@@ -1811,7 +1821,8 @@ const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\x13approval_request_id\x18\t \x01(\tH\x06R\x11approvalRequestId\x88\x01\x01\x12\x1b\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tH\aR\x06reason\x88\x01\x01\x129\n" +
-	"\ftool_returns\x18\v \x03(\v2\x16.mnemo.v1.ApprovalItemR\vtoolReturnsB\a\n" +
+	"\ftool_returns\x18\v \x03(\v2\x16.mnemo.v1.ApprovalItemR\vtoolReturns\x12\x17\n" +
+	"\x04text\x18\f \x01(\tH\bR\x04text\x88\x01\x01B\a\n" +
 	"\x05_typeB\a\n" +
 	"\x05_roleB\a\n" +
 	"\x05_nameB\a\n" +
@@ -1821,7 +1832,8 @@ const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\n" +
 	"\b_approveB\x16\n" +
 	"\x14_approval_request_idB\t\n" +
-	"\a_reason\"\xb6\x02\n" +
+	"\a_reasonB\a\n" +
+	"\x05_text\"\xb6\x02\n" +
 	"\fApprovalItem\x12\x17\n" +
 	"\x04type\x18\x01 \x01(\tH\x00R\x04type\x88\x01\x01\x12 \n" +
 	"\ftool_call_id\x18\x02 \x01(\tR\n" +

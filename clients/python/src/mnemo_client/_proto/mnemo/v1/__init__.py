@@ -41,6 +41,7 @@ __all__ = (
     "EmbeddingConfig",
     "EmbeddingModel",
     "GetAgentBlockRequest",
+    "GetAgentMemoryRequest",
     "GetAgentRequest",
     "GetBlockRequest",
     "GetContextWindowRequest",
@@ -389,6 +390,11 @@ class AgentMemory(betterproto2.Message):
     prompt_template: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
     """
     Template used to render the blocks into the context, if customised.
+    """
+
+    agent_type: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    """
+    The agent's type, which decides how the blocks are rendered.
     """
 
 
@@ -1581,6 +1587,21 @@ class GetAgentBlockRequest(betterproto2.Message):
 
 
 default_message_pool.register_message("mnemo.v1", "GetAgentBlockRequest", GetAgentBlockRequest)
+
+
+@dataclass(eq=False, repr=False)
+class GetAgentMemoryRequest(betterproto2.Message):
+    """
+    GetAgentMemoryRequest names the agent whose memory to return.
+    """
+
+    agent_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Identifier of the agent.
+    """
+
+
+default_message_pool.register_message("mnemo.v1", "GetAgentMemoryRequest", GetAgentMemoryRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -3270,6 +3291,12 @@ class MessageCreate(betterproto2.Message):
     tool_returns: "list[ApprovalItem]" = betterproto2.field(11, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     type "tool_return": results of client-side tool calls.
+    """
+
+    text: "str | None" = betterproto2.field(12, betterproto2.TYPE_STRING, optional=True)
+    """
+    Older spelling of `content` as plain text, still shown in Letta's docs
+    ({"role": "user", "text": "..."}); give either `content` or `text`.
     """
 
 
@@ -5096,6 +5123,18 @@ class AgentServiceStub:
             "/mnemo.v1.AgentService/DeleteAgent",
             DeleteAgentRequest.SerializeToString,
             __google__protobuf__.Empty.FromString,
+        )(message)
+
+    def get_agent_memory(self, message: "GetAgentMemoryRequest") -> "AgentMemory":
+        """
+        Returns an agent's in-context memory: its blocks in context order (Letta's
+        "Retrieve Agent Memory").
+        """
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.AgentService/GetAgentMemory",
+            GetAgentMemoryRequest.SerializeToString,
+            AgentMemory.FromString,
         )(message)
 
     def list_agent_blocks(self, message: "ListAgentBlocksRequest") -> "ListBlocksResponse":
