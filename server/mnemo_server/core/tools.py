@@ -3,6 +3,7 @@ on request (RunToolFromSource, RunAgentTool) in the sandbox (see sandbox/)."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import math
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..storage.paging import page_from
 from ..tools.builtin import BUILTIN_TOOLS
 from ..tools.schema import (
     ToolSourceError,
+    check_source_limits,
     parse_tool_name_and_description,
     parse_tool_source,
     schema_from_args_json_schema,
@@ -51,9 +53,21 @@ def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _check_source(source_code: str) -> None:
+    """InvalidArgument("source_code") if the source exceeds a size limit."""
+    try:
+        check_source_limits(source_code)
+    except ToolSourceError as exc:
+        raise InvalidArgument("source_code", str(exc)) from None
+
+
 def _schema(source_code: str, json_schema: dict | None, args_schema: dict | None,
             description: str | None) -> tuple[str, str | None, dict]:
-    """(name, description, json_schema) from the source and any explicit schema."""
+    """(name, description, json_schema) from the source and any explicit schema.
+
+    CPU-bound on user input: callers on the event loop run it in a worker
+    thread (asyncio.to_thread)."""
+    _check_source(source_code)
     field = "json_schema" if json_schema else "source_code"
     try:
         if json_schema:
@@ -153,6 +167,26 @@ def execution_result(run: ToolRun) -> tools_pb2.ToolExecutionResult:
     return result
 
 
+def _parse_for_run(request: tools_pb2.RunToolFromSourceRequest) -> tuple[str, list[str]]:
+    """(function to call, its required parameters) for RunToolFromSource.
+    CPU-bound on user input: run in a worker thread."""
+    json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
+    args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
+    schema_name, _, schema = _schema(request.source_code, json_schema, args_schema, None)
+    try:
+        parse_tool_name_and_description(request.source_code)  # the source must parse, whatever the schema
+    except ToolSourceError as exc:
+        raise InvalidArgument("source_code", str(exc)) from None
+    function = (request.name if request.HasField("name") and request.name.strip()
+                else function_name(request.source_code, schema_name))
+    if function == schema_name and not json_schema:
+        required = list(schema.get("parameters", {}).get("required", []))
+        _required_params(request.source_code, function)  # the function exists
+    else:
+        required = _required_params(request.source_code, function)
+    return function, required
+
+
 class Tools:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
@@ -168,12 +202,12 @@ class Tools:
                 })
 
     async def create(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
-        values = create_values(request)
+        values = await asyncio.to_thread(create_values, request)
         async with transaction(self.engine) as conn:
             return await store.insert_tool(conn, values)
 
     async def upsert(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
-        values = create_values(request)
+        values = await asyncio.to_thread(create_values, request)
         async with transaction(self.engine) as conn:
             existing = await store.get_by_name(conn, values["name"])
             if existing is not None and is_builtin(existing):
@@ -214,8 +248,8 @@ class Tools:
                 validate.required("source_code", source)
                 args_schema = (convert.struct_to_dict(request.args_json_schema) if has("args_json_schema")
                                else None)
-                name, description, schema = _schema(
-                    source, convert.struct_to_dict(request.json_schema) if has("json_schema") else None,
+                name, description, schema = await asyncio.to_thread(
+                    _schema, source, convert.struct_to_dict(request.json_schema) if has("json_schema") else None,
                     args_schema, request.description if has("description") else None,
                 )
                 changes.update(source_code=source, name=name, description=description, json_schema=schema)
@@ -256,20 +290,7 @@ class Tools:
         source_type = request.source_type if request.HasField("source_type") else "python"
         validate.one_of("source_type", source_type, SOURCE_TYPES)
         validate.required("source_code", request.source_code)
-        json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
-        args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
-        schema_name, _, schema = _schema(request.source_code, json_schema, args_schema, None)
-        try:
-            parse_tool_name_and_description(request.source_code)  # the source must parse, whatever the schema
-        except ToolSourceError as exc:
-            raise InvalidArgument("source_code", str(exc)) from None
-        function = (request.name if request.HasField("name") and request.name.strip()
-                    else function_name(request.source_code, schema_name))
-        if function == schema_name and not json_schema:
-            required = list(schema.get("parameters", {}).get("required", []))
-            _required_params(request.source_code, function)  # the function exists
-        else:
-            required = _required_params(request.source_code, function)
+        function, required = await asyncio.to_thread(_parse_for_run, request)
         args = _call_args(request, required, function)
         requirements = _requirements("pip_requirements", list(request.pip_requirements))
         limits = default_limits().with_timeout(

@@ -40,8 +40,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 __all__ = [
+    "MAX_LINE_CHARS",
+    "MAX_SOURCE_BYTES",
     "ToolSchema",
     "ToolSourceError",
+    "check_source_limits",
     "parse_tool_name_and_description",
     "parse_tool_source",
     "schema_from_args_json_schema",
@@ -163,15 +166,47 @@ _OTHER_SECTIONS: Final = frozenset(
         "methods",
     }
 )
-_SECTION_RE: Final = re.compile(r"^([A-Za-z][A-Za-z ]*?)\s*:\s*$")
-# "name (type): description", "name: description"; the type is optional and
-# matched lazily so a colon inside the description is not taken for the end.
-_ARG_ENTRY_RE: Final = re.compile(r"^(\*{0,2}[A-Za-z_]\w*)\s*(?:\((.*?)\))?\s*:(.*)$")
+# Docstring lines are matched by small scanners built on regexes without
+# nested or adjacent overlapping quantifiers, so every line is read in linear
+# time whatever it holds (a run of spaces once made a lazy group and a
+# following ``\s*`` try every split of it: quadratic on the event loop).
+_SECTION_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z ]*")  # used with fullmatch
+_ARG_NAME_RE: Final = re.compile(r"\*{0,2}[A-Za-z_]\w*")  # used with match
+# The end of an "(type):" part: the first ")" followed by optional blanks and ":".
+_TYPE_END_RE: Final = re.compile(r"\)\s*:")
+
+# Bounds on tool source, checked before anything parses it.
+MAX_SOURCE_BYTES: Final = 256 * 1024
+MAX_LINE_CHARS: Final = 16 * 1024
 
 
 # --------------------------------------------------------------------------
 # Parsing tool source
 # --------------------------------------------------------------------------
+
+
+def check_source_limits(source_code: str) -> None:
+    """Refuse source larger than :data:`MAX_SOURCE_BYTES` (UTF-8) or with a
+    line longer than :data:`MAX_LINE_CHARS` characters.
+
+    Raises:
+        ToolSourceError: The source exceeds a limit; the message names it.
+    """
+    if not isinstance(source_code, str):
+        raise ToolSourceError(f"source code must be a string, got {type(source_code).__name__}")
+    # A character is at most 4 bytes in UTF-8: encode only when it may matter.
+    if len(source_code) * 4 > MAX_SOURCE_BYTES:
+        size = len(source_code.encode("utf-8", "surrogatepass"))
+        if size > MAX_SOURCE_BYTES:
+            raise ToolSourceError(
+                f"source code is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes ({MAX_SOURCE_BYTES // 1024} KiB)"
+            )
+    for number, line in enumerate(source_code.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ToolSourceError(
+                f"line {number} is {len(line)} characters long; the limit is {MAX_LINE_CHARS} characters per line",
+                line=number,
+            )
 
 
 def parse_tool_source(source_code: str) -> ToolSchema:
@@ -189,11 +224,11 @@ def parse_tool_source(source_code: str) -> ToolSchema:
     Raises:
         ToolSourceError: The source does not parse, defines no function, the
             function has no docstring, a parameter has no description, uses
-            ``*args``/``**kwargs``, or has an annotation that has no JSON
-            schema equivalent.
+            ``*args``/``**kwargs``, has an annotation that has no JSON
+            schema equivalent, or exceeds a size limit
+            (:func:`check_source_limits`).
     """
-    if not isinstance(source_code, str):
-        raise ToolSourceError(f"source code must be a string, got {type(source_code).__name__}")
+    check_source_limits(source_code)
     module = _parse_module(source_code)
 
     functions = [node for node in module.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -283,10 +318,10 @@ def parse_tool_name_and_description(source_code: str) -> tuple[str, str]:
 
     Raises:
         ToolSourceError: The source does not parse, defines no function, or
-            the function name is not a valid tool name.
+            the function name is not a valid tool name, or the source exceeds
+            a size limit (:func:`check_source_limits`).
     """
-    if not isinstance(source_code, str):
-        raise ToolSourceError(f"source code must be a string, got {type(source_code).__name__}")
+    check_source_limits(source_code)
     module = _parse_module(source_code)
     functions = [node for node in module.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not functions:
@@ -621,10 +656,13 @@ def _section_name(line: str) -> str | None:
     """The lower-cased section name if ``line`` is a section header at column 0."""
     if line[:1].isspace():
         return None
-    match = _SECTION_RE.match(line)
-    if match is None:
+    text = line.rstrip()
+    if not text.endswith(":"):
         return None
-    name = " ".join(match.group(1).lower().split())
+    text = text[:-1].rstrip()
+    if _SECTION_NAME_RE.fullmatch(text) is None:
+        return None
+    name = " ".join(text.lower().split())
     return name if name in _ARGS_SECTIONS or name in _OTHER_SECTIONS else None
 
 
@@ -642,16 +680,37 @@ def _parse_args_section(body: list[str]) -> dict[str, str]:
         if entry_indent is None:
             entry_indent = indent
         text = raw.strip()
-        match = _ARG_ENTRY_RE.match(text) if indent <= entry_indent else None
-        if match is not None:
-            name = match.group(1).lstrip("*")
+        entry = _arg_entry(text) if indent <= entry_indent else None
+        if entry is not None:
+            name = entry[0].lstrip("*")
             current = entries[name] = []
-            first = match.group(3).strip()
+            first = entry[1].strip()
             if first:
                 current.append(first)
         elif current is not None:
             current.append(text)  # continuation of the current entry
     return {name: _join_paragraphs(parts) for name, parts in entries.items()}
+
+
+def _arg_entry(text: str) -> tuple[str, str] | None:
+    """``(name, rest)`` of an Args entry line, else None.
+
+    Accepts "name (type): description" and "name: description" (the name may
+    start with ``*`` or ``**``). The type ends at the first ")" followed by a
+    colon, so a colon inside the description is not taken for the end. Runs
+    in time linear in the line's length.
+    """
+    match = _ARG_NAME_RE.match(text)
+    if match is None:
+        return None
+    rest = text[match.end():].lstrip()
+    if rest.startswith(":"):
+        return match.group(), rest[1:]
+    if rest.startswith("("):
+        end = _TYPE_END_RE.search(rest, 1)
+        if end is not None:
+            return match.group(), rest[end.end():]
+    return None
 
 
 def _join_paragraphs(parts: list[str]) -> str:
