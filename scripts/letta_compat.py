@@ -1,0 +1,161 @@
+"""The Letta REST conformance table: every route of the Letta API reference in
+the seeds, with Mnemo's status for it and the gRPC RPC behind it.
+
+    python scripts/letta_compat.py [--seeds PATH] [--check]
+
+Reads the reference sections of `letta-docs-full.md` (from "List Agents" to
+"Create Voice Chat Completions") and the gateway descriptor
+(gateway/gen/mnemo.binpb, whose google.api.http rules are exactly what Envoy
+routes), and writes docs/letta-compatibility.md. `--check` fails when the
+committed table differs. tests/test_letta_compat.py also calls every served
+route through Envoy, so the table cannot claim a route the gateway does not route.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SEEDS = ROOT.parent / "shared" / "seeds" / "letta-docs-full.md"
+DESCRIPTOR = ROOT / "gateway" / "gen" / "mnemo.binpb"
+TABLE = ROOT / "docs" / "letta-compatibility.md"
+
+FIRST, LAST = "List Agents", "Create Voice Chat Completions"
+_ROUTE = re.compile(r"^# (.+)\n```http\n(GET|POST|PUT|PATCH|DELETE) https://api\.letta\.com(\S+)", re.M)
+
+# Routes whose capability has its own issue: (path prefix, method or None, status).
+_ASSIGNED: list[tuple[str, str]] = [
+    ("/v1/agents/{}/export", "served by #18 (agent files)"),
+    ("/v1/agents/import", "served by #18 (agent files)"),
+    ("/v1/agents/{}/sources", "served by #15 (documents)"),
+    ("/v1/sources", "served by #15 (documents)"),
+    ("/v1/agents/{}/groups", "served by #16 (groups)"),
+    ("/v1/groups", "served by #16 (groups)"),
+    ("/v1/tools/mcp", "served by #17 (MCP)"),
+    ("/v1/tools/composio", "not served: Composio is a hosted third-party integration"),
+]
+CLOUD = "not served: Letta Cloud only"
+OPEN = "open (#14)"
+SERVED = "served"
+
+
+@dataclass(frozen=True)
+class Route:
+    title: str
+    method: str
+    path: str
+    cloud: bool
+
+
+def normalize(path: str) -> str:
+    """`/v1/agents/{agent_id}/` -> `/v1/agents/{}`: parameter names and a
+    trailing slash do not matter to the gateway."""
+    return re.sub(r"\{[^}]*\}", "{}", path).rstrip("/") or "/"
+
+
+def seed_routes(seeds: Path) -> list[Route]:
+    text = seeds.read_text()
+    start = text.index(f"\n# {FIRST}\n")
+    end = text.index(f"\n# {LAST}\n")
+    end = text.find("\n# ", end + 3)
+    section = text[start:end if end > 0 else len(text)]
+    routes = []
+    for m in _ROUTE.finditer(section):
+        nxt = section.find("\n# ", m.end())
+        body = section[m.end(): nxt if nxt > 0 else len(section)]
+        cloud = "Cloud-only" in m.group(1) or "only available on Letta Cloud" in body \
+            or m.group(1) == "Search Deployed Agents" or "template" in m.group(1).lower()
+        routes.append(Route(m.group(1).strip(), m.group(2), m.group(3), cloud))
+    return routes
+
+
+def gateway_routes(descriptor: Path = DESCRIPTOR) -> dict[tuple[str, str], str]:
+    """{(method, normalized path): "Service.Rpc"} for every HTTP rule Envoy routes."""
+    from google.api import annotations_pb2
+    from google.protobuf import descriptor_pb2
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes())
+    out: dict[tuple[str, str], str] = {}
+    for file in fds.file:
+        for service in file.service:
+            for method in service.method:
+                if not method.options.HasExtension(annotations_pb2.http):
+                    continue
+                rule = method.options.Extensions[annotations_pb2.http]
+                for r in [rule, *rule.additional_bindings]:
+                    kind = r.WhichOneof("pattern")
+                    if kind in ("get", "post", "put", "patch", "delete"):
+                        out.setdefault((kind.upper(), normalize(getattr(r, kind))), f"{service.name}.{method.name}")
+    return out
+
+
+def status_of(route: Route, served: dict[tuple[str, str], str]) -> tuple[str, str]:
+    rpc = served.get((route.method, normalize(route.path)))
+    if rpc:
+        return SERVED, rpc
+    if route.cloud:
+        return CLOUD, ""
+    norm = normalize(route.path)
+    for prefix, status in _ASSIGNED:
+        if norm == prefix or norm.startswith(prefix + "/"):
+            return status, ""
+    return OPEN, ""
+
+
+def render(routes: list[Route], served: dict[tuple[str, str], str]) -> str:
+    rows = [(r, *status_of(r, served)) for r in routes]
+    counts: dict[str, int] = {}
+    for _, status, _ in rows:
+        key = status.split(" (")[0].split(":")[0]
+        counts[key] = counts.get(key, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    lines = [
+        "# Letta REST compatibility",
+        "",
+        "Every route of the Letta API reference (the seeds' `letta-docs-full.md`, from "
+        f'"{FIRST}" to "{LAST}"), with its status in Mnemo and the gRPC RPC behind it.',
+        "Generated by `python scripts/letta_compat.py` from the reference and the gateway descriptor;",
+        "`tests/test_letta_compat.py` fails when this table is stale, and calls every served route",
+        "through Envoy to prove the gateway routes it to its RPC.",
+        "",
+        f"{len(rows)} routes: {summary}.",
+        "",
+        "| method | path | Letta name | status | RPC |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r, status, rpc in rows:
+        lines.append(f"| {r.method} | `{r.path}` | {r.title} | {status} | {f'`{rpc}`' if rpc else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def committed_rows(table: Path = TABLE) -> list[tuple[str, str, str, str]]:
+    """(method, path, status, rpc) of every row of the committed table."""
+    rows = []
+    for line in table.read_text().splitlines():
+        m = re.match(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| [^|]* \| ([^|]*) \| `?([^|`]*)`? \|$", line)
+        if m:
+            rows.append((m.group(1), m.group(2), m.group(3).strip(), m.group(4).strip()))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS)
+    parser.add_argument("--check", action="store_true", help="fail if docs/letta-compatibility.md is stale")
+    args = parser.parse_args()
+    text = render(seed_routes(args.seeds), gateway_routes())
+    if args.check:
+        if TABLE.read_text() != text:
+            print(f"{TABLE.relative_to(ROOT)} is stale: run 'python scripts/letta_compat.py'", file=sys.stderr)
+            return 1
+        return 0
+    TABLE.write_text(text)
+    print(f"wrote {TABLE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
