@@ -93,7 +93,7 @@ def make_stack(*, llm_base_url: str | None, extra_env: dict[str, str] | None = N
                data_dir: Path | None = None) -> Stack:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mnemo-test-"))
     grpc_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNEMO_", "OPENAI_", "ANTHROPIC_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNEMO_", "LETTA_", "OPENAI_", "ANTHROPIC_"))}
     env.update(
         MNEMO_DATA_DIR=str(data_dir), MNEMO_GRPC_PORT=str(grpc_port), MNEMO_HTTP_PORT=str(http_port),
         MNEMO_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",

@@ -84,14 +84,60 @@ def test_health_stays_open(locked, locked_http):
         assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-def test_reflection_stays_open(locked):
+def _list_services(channel, metadata=()):
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                        metadata=metadata, timeout=30)
+    return {s.name for r in replies for s in r.list_services_response.service}
+
+
+def test_reflection_needs_the_password(locked):
     channel = locked.channel()
     try:
-        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
-        assert "mnemo.v1.AgentService" in {s.name for r in replies for s in r.list_services_response.service}
+        for metadata in ((), (("authorization", "Bearer nope"),)):
+            assert_status(lambda md=metadata: _list_services(channel, md), UNAUTHENTICATED, "password")
+        assert "mnemo.v1.AgentService" in _list_services(channel, GOOD)
     finally:
         channel.close()
+
+
+def test_health_watch_needs_the_password(locked):
+    channel = locked.channel()
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+        assert_status(lambda: next(stub.Watch(health_pb2.HealthCheckRequest(), timeout=30)), UNAUTHENTICATED,
+                      "password")
+        first = next(stub.Watch(health_pb2.HealthCheckRequest(), metadata=GOOD, timeout=30))
+        assert first.status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        channel.close()
+
+
+def test_letta_server_password_alone_protects_the_server():
+    password = f"letta-{uid()}"
+    stack = make_stack(llm_base_url=None, extra_env={"LETTA_SERVER_PASSWORD": password}).start()
+    try:
+        channel = stack.channel()
+        try:
+            agents = Stubs(channel).agents
+            assert_status(lambda: agents.ListAgents(agents_pb2.ListAgentsRequest()), UNAUTHENTICATED, "password")
+            agents.ListAgents(agents_pb2.ListAgentsRequest(), metadata=(("authorization", f"Bearer {password}"),))
+        finally:
+            channel.close()
+        with stack.http() as http:
+            assert http.get("/v1/agents").status_code == 401
+            assert http.get("/v1/agents", headers={"Authorization": f"Bearer {password}"}).status_code == 200
+        assert "NO PASSWORD SET" not in stack.log()
+    finally:
+        stack.stop()
+        shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def test_unauthenticated_server_warns_loudly(stack):
+    # The session stack runs without a password: its start-up log says what that allows, and where.
+    warning = next(line for line in stack.log_lines if "NO PASSWORD SET" in line)
+    assert "WARNING" in warning and "run tools" in warning and "every agent" in warning
+    assert f"127.0.0.1:{stack.grpc_port}" in warning and f"127.0.0.1:{stack.http_port}" in warning
 
 
 def test_rest_needs_the_password(locked_http):

@@ -3,6 +3,7 @@ spellings the docs still show, and routes the docs' reference names."""
 from __future__ import annotations
 
 import json
+import time
 
 import grpc
 import pytest
@@ -75,3 +76,37 @@ def test_core_memory_route_rest_and_grpc(agents, rest):
     with pytest.raises(grpc.RpcError) as err:
         agents.GetAgentMemory(agents_pb2.GetAgentMemoryRequest(agent_id=""))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_active_runs_and_delete_run(fake_llm, agents, rest):
+    """`GET /v1/runs/active` lists what has not ended; `DELETE /v1/runs/{id}`
+    removes an ended run (refusing a running one) and keeps its messages."""
+    model = f"m-{uid()}"
+    agent = make_agent(agents, f"openai/{model}")
+    other = make_agent(agents, f"openai/m-{uid()}")
+    fake_llm.script(Reply(text="slow answer", delay_s=3.0), model=model)
+    run = rest.post(f"/v1/agents/{agent.id}/messages/async",
+                    {"messages": [{"role": "user", "content": "take your time"}]})
+    active = rest.get("/v1/runs/active", params={"agent_ids": [agent.id, other.id]})
+    assert [r["id"] for r in active] == [run["id"]] and active[0]["status"] in ("created", "running")
+    rest("DELETE", f"/v1/runs/{run['id']}", expect=400, contains="cancel it first")
+
+    wait_for(lambda: rest.get(f"/v1/runs/{run['id']}")["status"] == "completed", what="the run to end")
+    assert rest.get("/v1/runs/active", params={"agent_ids": [agent.id]}) == []
+    deleted = rest("DELETE", f"/v1/runs/{run['id']}")
+    assert deleted["id"] == run["id"] and deleted["status"] == "completed"
+    rest.get(f"/v1/runs/{run['id']}", expect=404, contains=run["id"])
+    rest("DELETE", f"/v1/runs/{run['id']}", expect=404)
+    history = rest.get(f"/v1/agents/{agent.id}/messages", params={"limit": 50, "order": "asc"})
+    assert [m["content"] for m in history if m["message_type"] in ("user_message", "assistant_message")] == [
+        "take your time", "slow answer"]

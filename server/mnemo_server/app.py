@@ -93,6 +93,20 @@ class Mnemo:
             await self.gateway.start()
             if not await asyncio.to_thread(_wait_for_port, s.http_host, s.http_port, 15.0):
                 raise RuntimeError(f"the gateway did not open {s.http_host}:{s.http_port}")
+        if not s.server_password:
+            self._warn_unauthenticated()
+
+    def _warn_unauthenticated(self) -> None:
+        s = self.settings
+        listening = [f"gRPC {s.grpc_host}:{self.grpc_port}"]
+        if self.with_gateway:
+            listening.append(f"REST http://{s.http_host}:{s.http_port}")
+        log.warning(
+            "NO PASSWORD SET: this server is unauthenticated. Anyone who can reach %s can read and change "
+            "every agent, its memory and secrets, and run tools. Set MNEMO_SERVER_PASSWORD "
+            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine.",
+            " and ".join(listening),
+        )
 
     async def _set_health(self, name: str, status) -> None:
         result = self.health.set(name, status)

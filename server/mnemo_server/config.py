@@ -53,7 +53,8 @@ class Settings:
             http_port=_int("MNEMO_HTTP_PORT", 8283),
             data_dir=Path(_str("MNEMO_DATA_DIR") or Path.home() / ".mnemo").expanduser(),
             database_url=_str("MNEMO_DATABASE_URL"),
-            server_password=_str("MNEMO_SERVER_PASSWORD"),
+            # LETTA_SERVER_PASSWORD is accepted so Letta users keep their setting; Mnemo's wins.
+            server_password=_str("MNEMO_SERVER_PASSWORD") or _str("LETTA_SERVER_PASSWORD"),
             encryption_key=_str("MNEMO_ENCRYPTION_KEY"),
             openai_api_key=_str("OPENAI_API_KEY"),
             openai_base_url=_str("OPENAI_BASE_URL"),

@@ -42,8 +42,18 @@ class RunServiceStub:
                 request_serializer=mnemo_dot_v1_dot_runs__pb2.ListRunsRequest.SerializeToString,
                 response_deserializer=mnemo_dot_v1_dot_runs__pb2.ListRunsResponse.FromString,
                 _registered_method=True)
+        self.ListActiveRuns = channel.unary_unary(
+                '/mnemo.v1.RunService/ListActiveRuns',
+                request_serializer=mnemo_dot_v1_dot_runs__pb2.ListRunsRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_runs__pb2.ListRunsResponse.FromString,
+                _registered_method=True)
         self.GetRun = channel.unary_unary(
                 '/mnemo.v1.RunService/GetRun',
+                request_serializer=mnemo_dot_v1_dot_runs__pb2.GetRunRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_runs__pb2.Run.FromString,
+                _registered_method=True)
+        self.DeleteRun = channel.unary_unary(
+                '/mnemo.v1.RunService/DeleteRun',
                 request_serializer=mnemo_dot_v1_dot_runs__pb2.GetRunRequest.SerializeToString,
                 response_deserializer=mnemo_dot_v1_dot_runs__pb2.Run.FromString,
                 _registered_method=True)
@@ -101,8 +111,25 @@ class RunServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListActiveRuns(self, request, context):
+        """Lists the runs that have not ended (created or running), newest first by
+        default: ListRuns with `active` set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRun(self, request, context):
         """Returns one run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRun(self, request, context):
+        """Deletes an ended run and its event log, and returns it as it was. The
+        messages and steps it produced stay in the agent's history. A run that has
+        not ended is refused (FAILED_PRECONDITION): cancel it first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -177,8 +204,18 @@ def add_RunServiceServicer_to_server(servicer, server):
                     request_deserializer=mnemo_dot_v1_dot_runs__pb2.ListRunsRequest.FromString,
                     response_serializer=mnemo_dot_v1_dot_runs__pb2.ListRunsResponse.SerializeToString,
             ),
+            'ListActiveRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListActiveRuns,
+                    request_deserializer=mnemo_dot_v1_dot_runs__pb2.ListRunsRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_runs__pb2.ListRunsResponse.SerializeToString,
+            ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
+                    request_deserializer=mnemo_dot_v1_dot_runs__pb2.GetRunRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_runs__pb2.Run.SerializeToString,
+            ),
+            'DeleteRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRun,
                     request_deserializer=mnemo_dot_v1_dot_runs__pb2.GetRunRequest.FromString,
                     response_serializer=mnemo_dot_v1_dot_runs__pb2.Run.SerializeToString,
             ),
@@ -263,6 +300,33 @@ class RunService:
             _registered_method=True)
 
     @staticmethod
+    def ListActiveRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.RunService/ListActiveRuns',
+            mnemo_dot_v1_dot_runs__pb2.ListRunsRequest.SerializeToString,
+            mnemo_dot_v1_dot_runs__pb2.ListRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetRun(request,
             target,
             options=(),
@@ -277,6 +341,33 @@ class RunService:
             request,
             target,
             '/mnemo.v1.RunService/GetRun',
+            mnemo_dot_v1_dot_runs__pb2.GetRunRequest.SerializeToString,
+            mnemo_dot_v1_dot_runs__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.RunService/DeleteRun',
             mnemo_dot_v1_dot_runs__pb2.GetRunRequest.SerializeToString,
             mnemo_dot_v1_dot_runs__pb2.Run.FromString,
             options,

@@ -1,5 +1,7 @@
-"""Password check: with MNEMO_SERVER_PASSWORD set, every call needs
-`authorization: Bearer <password>`. Health checks stay open."""
+"""Password check: with MNEMO_SERVER_PASSWORD (or LETTA_SERVER_PASSWORD) set, every call needs
+`authorization: Bearer <password>`. Only the health checks stay open: `grpc.health.v1.Health/Check`
+and mnemo's own `HealthService/GetHealth` (REST `/v1/health`). Reflection and `Health/Watch` need
+the password like everything else."""
 from __future__ import annotations
 
 import hmac
@@ -8,23 +10,19 @@ import grpc
 
 OPEN_METHODS = frozenset({
     "/grpc.health.v1.Health/Check",
-    "/grpc.health.v1.Health/Watch",
     "/mnemo.v1.HealthService/GetHealth",
 })
-OPEN_PREFIXES = ("/grpc.reflection.",)
+
+DENIED_MESSAGE = "missing or wrong password: send 'authorization: Bearer <MNEMO_SERVER_PASSWORD>'"
 
 
-def _deny_unary(message: str):
-    async def handler(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
-    return handler
+async def _deny_unary(request, context):
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED_MESSAGE)
 
 
-def _deny_stream(message: str):
-    async def handler(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
-        yield  # pragma: no cover - makes this an async generator
-    return handler
+async def _deny_stream(request, context):
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, DENIED_MESSAGE)
+    yield  # pragma: no cover - makes this an async generator
 
 
 class PasswordAuth(grpc.aio.ServerInterceptor):
@@ -39,15 +37,16 @@ class PasswordAuth(grpc.aio.ServerInterceptor):
         return False
 
     async def intercept_service(self, continuation, details):
-        method = details.method
-        if method in OPEN_METHODS or method.startswith(OPEN_PREFIXES) or self._allowed(details.invocation_metadata):
+        if details.method in OPEN_METHODS or self._allowed(details.invocation_metadata):
             return await continuation(details)
         handler = await continuation(details)
         if handler is None:
             return None
-        message = "missing or wrong password: send 'authorization: Bearer <MNEMO_SERVER_PASSWORD>'"
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _deny_stream(message), handler.request_deserializer, handler.response_serializer)
-        return grpc.unary_unary_rpc_method_handler(
-            _deny_unary(message), handler.request_deserializer, handler.response_serializer)
+        args = (handler.request_deserializer, handler.response_serializer)
+        if handler.request_streaming and handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(_deny_stream, *args)
+        if handler.request_streaming:
+            return grpc.stream_unary_rpc_method_handler(_deny_unary, *args)
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(_deny_stream, *args)
+        return grpc.unary_unary_rpc_method_handler(_deny_unary, *args)

@@ -16,8 +16,15 @@ class RunServicer(runs_pb2_grpc.RunServiceServicer):
     async def ListRuns(self, request, context):
         return runs_pb2.ListRunsResponse(runs=await self.runs.list(request))
 
+    async def ListActiveRuns(self, request, context):
+        request.active = True
+        return runs_pb2.ListRunsResponse(runs=await self.runs.list(request))
+
     async def GetRun(self, request, context):
         return await self.runs.get(request.run_id)
+
+    async def DeleteRun(self, request, context):
+        return await self.runs.delete(request.run_id)
 
     async def ListRunMessages(self, request, context):
         return messages_pb2.ListMessagesResponse(messages=await self.messages.list_run(request))

@@ -226,6 +226,18 @@ class Runs:
     async def get(self, run_id: str) -> runs_pb2.Run:
         return await get_or_not_found(self.engine, "run", "run_id", run_id, store.get)
 
+    async def delete(self, run_id: str) -> runs_pb2.Run:
+        """Deletes an ended run and its event log; its messages and steps stay."""
+        validate.required("run_id", run_id)
+        async with transaction(self.engine) as conn:
+            run = await store.get(conn, run_id)
+            if run is None:
+                raise NotFound("run", run_id)
+            if not await store.delete_ended(conn, run_id):
+                raise FailedPrecondition(f"run '{run_id}' has not ended; cancel it first "
+                                         f"(POST /v1/agents/{run.agent_id}/messages/cancel)")
+        return run
+
     async def list(self, request: runs_pb2.ListRunsRequest) -> list[runs_pb2.Run]:
         page = page_from(request)
         statuses = list(request.statuses)

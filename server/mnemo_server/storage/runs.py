@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mnemo.v1 import messages_pb2, runs_pb2
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import convert
@@ -199,6 +199,12 @@ def run_to_proto(r) -> runs_pb2.Run:
 async def get(conn: AsyncConnection, run_id: str) -> runs_pb2.Run | None:
     row = (await conn.execute(select(*runs.c).where(runs.c.id == run_id))).first()
     return run_to_proto(row) if row else None
+
+
+async def delete_ended(conn: AsyncConnection, run_id: str) -> bool:
+    """Deletes run `run_id` (its events cascade) if it has ended; False if it has not."""
+    result = await conn.execute(delete(runs).where(runs.c.id == run_id, runs.c.status.in_(TERMINAL)))
+    return result.rowcount == 1
 
 
 async def list_runs(conn: AsyncConnection, page: Page, *, agent_ids: Sequence[str] = (), statuses: Sequence[str] = (),

@@ -1306,11 +1306,13 @@ const file_mnemo_v1_runs_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\v2*.mnemo.v1.CancelMessagesResponse.RunsEntryR\x04runs\x1a7\n" +
 	"\tRunsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xaa\b\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xe2\t\n" +
 	"\n" +
 	"RunService\x12Y\n" +
-	"\bListRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x16\x82\xd3\xe4\x93\x02\x10b\x04runs\x12\b/v1/runs\x12K\n" +
-	"\x06GetRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x12\x81\x01\n" +
+	"\bListRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x16\x82\xd3\xe4\x93\x02\x10b\x04runs\x12\b/v1/runs\x12f\n" +
+	"\x0eListActiveRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17b\x04runs\x12\x0f/v1/runs/active\x12K\n" +
+	"\x06GetRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x12N\n" +
+	"\tDeleteRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/runs/{run_id}\x12\x81\x01\n" +
 	"\x0fListRunMessages\x12 .mnemo.v1.ListRunMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\",\x82\xd3\xe4\x93\x02&b\bmessages\x12\x1a/v1/runs/{run_id}/messages\x12r\n" +
 	"\fListRunSteps\x12\x1d.mnemo.v1.ListRunStepsRequest\x1a\x1b.mnemo.v1.ListStepsResponse\"&\x82\xd3\xe4\x93\x02 b\x05steps\x12\x17/v1/runs/{run_id}/steps\x12b\n" +
 	"\vGetRunUsage\x12\x17.mnemo.v1.GetRunRequest\x1a\x19.mnemo.v1.UsageStatistics\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/runs/{run_id}/usage\x12f\n" +
@@ -1368,27 +1370,31 @@ var file_mnemo_v1_runs_proto_depIdxs = []int32{
 	1,  // 9: mnemo.v1.ListStepsResponse.steps:type_name -> mnemo.v1.Step
 	13, // 10: mnemo.v1.CancelMessagesResponse.runs:type_name -> mnemo.v1.CancelMessagesResponse.RunsEntry
 	2,  // 11: mnemo.v1.RunService.ListRuns:input_type -> mnemo.v1.ListRunsRequest
-	4,  // 12: mnemo.v1.RunService.GetRun:input_type -> mnemo.v1.GetRunRequest
-	5,  // 13: mnemo.v1.RunService.ListRunMessages:input_type -> mnemo.v1.ListRunMessagesRequest
-	6,  // 14: mnemo.v1.RunService.ListRunSteps:input_type -> mnemo.v1.ListRunStepsRequest
-	4,  // 15: mnemo.v1.RunService.GetRunUsage:input_type -> mnemo.v1.GetRunRequest
-	8,  // 16: mnemo.v1.RunService.StreamRun:input_type -> mnemo.v1.StreamRunRequest
-	17, // 17: mnemo.v1.RunService.SendMessageAsync:input_type -> mnemo.v1.SendMessageRequest
-	11, // 18: mnemo.v1.RunService.CancelMessages:input_type -> mnemo.v1.CancelMessagesRequest
-	9,  // 19: mnemo.v1.RunService.ListSteps:input_type -> mnemo.v1.ListStepsRequest
-	10, // 20: mnemo.v1.RunService.GetStep:input_type -> mnemo.v1.GetStepRequest
-	3,  // 21: mnemo.v1.RunService.ListRuns:output_type -> mnemo.v1.ListRunsResponse
-	0,  // 22: mnemo.v1.RunService.GetRun:output_type -> mnemo.v1.Run
-	18, // 23: mnemo.v1.RunService.ListRunMessages:output_type -> mnemo.v1.ListMessagesResponse
-	7,  // 24: mnemo.v1.RunService.ListRunSteps:output_type -> mnemo.v1.ListStepsResponse
-	16, // 25: mnemo.v1.RunService.GetRunUsage:output_type -> mnemo.v1.UsageStatistics
-	19, // 26: mnemo.v1.RunService.StreamRun:output_type -> mnemo.v1.LettaMessage
-	0,  // 27: mnemo.v1.RunService.SendMessageAsync:output_type -> mnemo.v1.Run
-	12, // 28: mnemo.v1.RunService.CancelMessages:output_type -> mnemo.v1.CancelMessagesResponse
-	7,  // 29: mnemo.v1.RunService.ListSteps:output_type -> mnemo.v1.ListStepsResponse
-	1,  // 30: mnemo.v1.RunService.GetStep:output_type -> mnemo.v1.Step
-	21, // [21:31] is the sub-list for method output_type
-	11, // [11:21] is the sub-list for method input_type
+	2,  // 12: mnemo.v1.RunService.ListActiveRuns:input_type -> mnemo.v1.ListRunsRequest
+	4,  // 13: mnemo.v1.RunService.GetRun:input_type -> mnemo.v1.GetRunRequest
+	4,  // 14: mnemo.v1.RunService.DeleteRun:input_type -> mnemo.v1.GetRunRequest
+	5,  // 15: mnemo.v1.RunService.ListRunMessages:input_type -> mnemo.v1.ListRunMessagesRequest
+	6,  // 16: mnemo.v1.RunService.ListRunSteps:input_type -> mnemo.v1.ListRunStepsRequest
+	4,  // 17: mnemo.v1.RunService.GetRunUsage:input_type -> mnemo.v1.GetRunRequest
+	8,  // 18: mnemo.v1.RunService.StreamRun:input_type -> mnemo.v1.StreamRunRequest
+	17, // 19: mnemo.v1.RunService.SendMessageAsync:input_type -> mnemo.v1.SendMessageRequest
+	11, // 20: mnemo.v1.RunService.CancelMessages:input_type -> mnemo.v1.CancelMessagesRequest
+	9,  // 21: mnemo.v1.RunService.ListSteps:input_type -> mnemo.v1.ListStepsRequest
+	10, // 22: mnemo.v1.RunService.GetStep:input_type -> mnemo.v1.GetStepRequest
+	3,  // 23: mnemo.v1.RunService.ListRuns:output_type -> mnemo.v1.ListRunsResponse
+	3,  // 24: mnemo.v1.RunService.ListActiveRuns:output_type -> mnemo.v1.ListRunsResponse
+	0,  // 25: mnemo.v1.RunService.GetRun:output_type -> mnemo.v1.Run
+	0,  // 26: mnemo.v1.RunService.DeleteRun:output_type -> mnemo.v1.Run
+	18, // 27: mnemo.v1.RunService.ListRunMessages:output_type -> mnemo.v1.ListMessagesResponse
+	7,  // 28: mnemo.v1.RunService.ListRunSteps:output_type -> mnemo.v1.ListStepsResponse
+	16, // 29: mnemo.v1.RunService.GetRunUsage:output_type -> mnemo.v1.UsageStatistics
+	19, // 30: mnemo.v1.RunService.StreamRun:output_type -> mnemo.v1.LettaMessage
+	0,  // 31: mnemo.v1.RunService.SendMessageAsync:output_type -> mnemo.v1.Run
+	12, // 32: mnemo.v1.RunService.CancelMessages:output_type -> mnemo.v1.CancelMessagesResponse
+	7,  // 33: mnemo.v1.RunService.ListSteps:output_type -> mnemo.v1.ListStepsResponse
+	1,  // 34: mnemo.v1.RunService.GetStep:output_type -> mnemo.v1.Step
+	23, // [23:35] is the sub-list for method output_type
+	11, // [11:23] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name

@@ -20,7 +20,9 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	RunService_ListRuns_FullMethodName         = "/mnemo.v1.RunService/ListRuns"
+	RunService_ListActiveRuns_FullMethodName   = "/mnemo.v1.RunService/ListActiveRuns"
 	RunService_GetRun_FullMethodName           = "/mnemo.v1.RunService/GetRun"
+	RunService_DeleteRun_FullMethodName        = "/mnemo.v1.RunService/DeleteRun"
 	RunService_ListRunMessages_FullMethodName  = "/mnemo.v1.RunService/ListRunMessages"
 	RunService_ListRunSteps_FullMethodName     = "/mnemo.v1.RunService/ListRunSteps"
 	RunService_GetRunUsage_FullMethodName      = "/mnemo.v1.RunService/GetRunUsage"
@@ -40,8 +42,15 @@ const (
 type RunServiceClient interface {
 	// Lists runs, newest first by default.
 	ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
+	// Lists the runs that have not ended (created or running), newest first by
+	// default: ListRuns with `active` set.
+	ListActiveRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
 	// Returns one run.
 	GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*Run, error)
+	// Deletes an ended run and its event log, and returns it as it was. The
+	// messages and steps it produced stay in the agent's history. A run that has
+	// not ended is refused (FAILED_PRECONDITION): cancel it first.
+	DeleteRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*Run, error)
 	// Lists the messages a run stored (its input and what the agent produced).
 	ListRunMessages(ctx context.Context, in *ListRunMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
 	// Lists a run's steps (model calls), oldest first.
@@ -83,10 +92,30 @@ func (c *runServiceClient) ListRuns(ctx context.Context, in *ListRunsRequest, op
 	return out, nil
 }
 
+func (c *runServiceClient) ListActiveRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRunsResponse)
+	err := c.cc.Invoke(ctx, RunService_ListActiveRuns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *runServiceClient) GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*Run, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Run)
 	err := c.cc.Invoke(ctx, RunService_GetRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *runServiceClient) DeleteRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*Run, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Run)
+	err := c.cc.Invoke(ctx, RunService_DeleteRun_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -191,8 +220,15 @@ func (c *runServiceClient) GetStep(ctx context.Context, in *GetStepRequest, opts
 type RunServiceServer interface {
 	// Lists runs, newest first by default.
 	ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
+	// Lists the runs that have not ended (created or running), newest first by
+	// default: ListRuns with `active` set.
+	ListActiveRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
 	// Returns one run.
 	GetRun(context.Context, *GetRunRequest) (*Run, error)
+	// Deletes an ended run and its event log, and returns it as it was. The
+	// messages and steps it produced stay in the agent's history. A run that has
+	// not ended is refused (FAILED_PRECONDITION): cancel it first.
+	DeleteRun(context.Context, *GetRunRequest) (*Run, error)
 	// Lists the messages a run stored (its input and what the agent produced).
 	ListRunMessages(context.Context, *ListRunMessagesRequest) (*ListMessagesResponse, error)
 	// Lists a run's steps (model calls), oldest first.
@@ -226,8 +262,14 @@ type UnimplementedRunServiceServer struct{}
 func (UnimplementedRunServiceServer) ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRuns not implemented")
 }
+func (UnimplementedRunServiceServer) ListActiveRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListActiveRuns not implemented")
+}
 func (UnimplementedRunServiceServer) GetRun(context.Context, *GetRunRequest) (*Run, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRun not implemented")
+}
+func (UnimplementedRunServiceServer) DeleteRun(context.Context, *GetRunRequest) (*Run, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRun not implemented")
 }
 func (UnimplementedRunServiceServer) ListRunMessages(context.Context, *ListRunMessagesRequest) (*ListMessagesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRunMessages not implemented")
@@ -291,6 +333,24 @@ func _RunService_ListRuns_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RunService_ListActiveRuns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRunsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).ListActiveRuns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_ListActiveRuns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).ListActiveRuns(ctx, req.(*ListRunsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RunService_GetRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetRunRequest)
 	if err := dec(in); err != nil {
@@ -305,6 +365,24 @@ func _RunService_GetRun_Handler(srv interface{}, ctx context.Context, dec func(i
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RunServiceServer).GetRun(ctx, req.(*GetRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RunService_DeleteRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RunServiceServer).DeleteRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RunService_DeleteRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RunServiceServer).DeleteRun(ctx, req.(*GetRunRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -458,8 +536,16 @@ var RunService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _RunService_ListRuns_Handler,
 		},
 		{
+			MethodName: "ListActiveRuns",
+			Handler:    _RunService_ListActiveRuns_Handler,
+		},
+		{
 			MethodName: "GetRun",
 			Handler:    _RunService_GetRun_Handler,
+		},
+		{
+			MethodName: "DeleteRun",
+			Handler:    _RunService_DeleteRun_Handler,
 		},
 		{
 			MethodName: "ListRunMessages",

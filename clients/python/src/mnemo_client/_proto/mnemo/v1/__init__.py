@@ -5777,6 +5777,18 @@ class RunServiceStub:
             ListRunsResponse.FromString,
         )(message)
 
+    def list_active_runs(self, message: "ListRunsRequest") -> "ListRunsResponse":
+        """
+        Lists the runs that have not ended (created or running), newest first by
+        default: ListRuns with `active` set.
+        """
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.RunService/ListActiveRuns",
+            ListRunsRequest.SerializeToString,
+            ListRunsResponse.FromString,
+        )(message)
+
     def get_run(self, message: "GetRunRequest") -> "Run":
         """
         Returns one run.
@@ -5784,6 +5796,19 @@ class RunServiceStub:
 
         return self._channel.unary_unary(
             "/mnemo.v1.RunService/GetRun",
+            GetRunRequest.SerializeToString,
+            Run.FromString,
+        )(message)
+
+    def delete_run(self, message: "GetRunRequest") -> "Run":
+        """
+        Deletes an ended run and its event log, and returns it as it was. The
+        messages and steps it produced stay in the agent's history. A run that has
+        not ended is refused (FAILED_PRECONDITION): cancel it first.
+        """
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.RunService/DeleteRun",
             GetRunRequest.SerializeToString,
             Run.FromString,
         )(message)
