@@ -110,3 +110,15 @@ def test_active_runs_and_delete_run(fake_llm, agents, rest):
     history = rest.get(f"/v1/agents/{agent.id}/messages", params={"limit": 50, "order": "asc"})
     assert [m["content"] for m in history if m["message_type"] in ("user_message", "assistant_message")] == [
         "take your time", "slow answer"]
+
+
+def test_create_agent_with_the_llm_spelling(rest):
+    """The seeds' tool-variables curl creates its agent with `"llm"`."""
+    agent = rest.post("/v1/agents/", {
+        "memory_blocks": [], "llm": "openai/gpt-4o-mini", "embedding": "openai/text-embedding-3-small",
+        "tool_exec_environment_variables": {"COMPOSIO_ENTITY": "banana"},
+    })
+    assert agent["llm_config"]["model"] == "gpt-4o-mini" and agent["model"] == "openai/gpt-4o-mini"
+    both = rest.post("/v1/agents/", {"llm": "openai/gpt-4o-mini", "model": "openai/gpt-4o-mini"})
+    assert both["llm_config"]["model"] == "gpt-4o-mini"
+    rest.post("/v1/agents/", {"llm": "openai/gpt-4o-mini", "model": "openai/gpt-4o"}, expect=400, contains="llm")

@@ -186,6 +186,11 @@ class Agents:
     # -- agents ---------------------------------------------------------------
 
     async def create(self, request: agents_pb2.CreateAgentRequest) -> agents_pb2.Agent:
+        if request.HasField("llm"):  # the older spelling of `model`
+            if request.HasField("model") and request.model != request.llm:
+                raise InvalidArgument("llm", f"is the older spelling of `model`; got both, and they differ "
+                                      f"('{request.llm}' and '{request.model}')")
+            request.model = request.llm
         has = request.HasField
         agent_type = request.agent_type if has("agent_type") else "letta_v1_agent"
         validate.one_of("agent_type", agent_type, AGENT_TYPES)

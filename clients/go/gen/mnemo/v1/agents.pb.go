@@ -578,8 +578,11 @@ type CreateAgentRequest struct {
 	EnableReasoner *bool `protobuf:"varint,33,opt,name=enable_reasoner,json=enableReasoner,proto3,oneof" json:"enable_reasoner,omitempty"`
 	// Token budget for reasoning.
 	MaxReasoningTokens *int32 `protobuf:"varint,34,opt,name=max_reasoning_tokens,json=maxReasoningTokens,proto3,oneof" json:"max_reasoning_tokens,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Older spelling of `model`, still shown in Letta's docs ("llm":
+	// "openai/gpt-4o-mini"); give one of the two, or both equal.
+	Llm           *string `protobuf:"bytes,35,opt,name=llm,proto3,oneof" json:"llm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateAgentRequest) Reset() {
@@ -848,6 +851,13 @@ func (x *CreateAgentRequest) GetMaxReasoningTokens() int32 {
 		return *x.MaxReasoningTokens
 	}
 	return 0
+}
+
+func (x *CreateAgentRequest) GetLlm() string {
+	if x != nil && x.Llm != nil {
+		return *x.Llm
+	}
+	return ""
 }
 
 // GetAgentRequest names an agent.
@@ -2398,7 +2408,7 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12\x19\n" +
 	"\bagent_id\x18\x04 \x01(\tR\aagentIdB\b\n" +
 	"\x06_valueB\x0e\n" +
-	"\f_description\"\xec\x10\n" +
+	"\f_description\"\x8b\x11\n" +
 	"\x12CreateAgentRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
@@ -2440,7 +2450,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x13compaction_settings\x18\x1f \x01(\v2\x17.google.protobuf.StructR\x12compactionSettings\x123\n" +
 	"\x13parallel_tool_calls\x18  \x01(\bH\x10R\x11parallelToolCalls\x88\x01\x01\x12,\n" +
 	"\x0fenable_reasoner\x18! \x01(\bH\x11R\x0eenableReasoner\x88\x01\x01\x125\n" +
-	"\x14max_reasoning_tokens\x18\" \x01(\x05H\x12R\x12maxReasoningTokens\x88\x01\x01\x1aO\n" +
+	"\x14max_reasoning_tokens\x18\" \x01(\x05H\x12R\x12maxReasoningTokens\x88\x01\x01\x12\x15\n" +
+	"\x03llm\x18# \x01(\tH\x13R\x03llm\x88\x01\x01\x1aO\n" +
 	"!ToolExecEnvironmentVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -2466,7 +2477,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x11_enable_sleeptimeB\x16\n" +
 	"\x14_parallel_tool_callsB\x12\n" +
 	"\x10_enable_reasonerB\x17\n" +
-	"\x15_max_reasoning_tokens\"{\n" +
+	"\x15_max_reasoning_tokensB\x06\n" +
+	"\x04_llm\"{\n" +
 	"\x0fGetAgentRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x18\n" +
 	"\ainclude\x18\x02 \x03(\tR\ainclude\x123\n" +

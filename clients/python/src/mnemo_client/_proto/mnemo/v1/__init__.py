@@ -1040,6 +1040,12 @@ class CreateAgentRequest(betterproto2.Message):
     Token budget for reasoning.
     """
 
+    llm: "str | None" = betterproto2.field(35, betterproto2.TYPE_STRING, optional=True)
+    """
+    Older spelling of `model`, still shown in Letta's docs ("llm":
+    "openai/gpt-4o-mini"); give one of the two, or both equal.
+    """
+
 
 default_message_pool.register_message("mnemo.v1", "CreateAgentRequest", CreateAgentRequest)
 
