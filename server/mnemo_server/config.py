@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 
 def _int(name: str, default: int) -> int:
@@ -22,6 +23,22 @@ def _int(name: str, default: int) -> int:
 def _str(name: str) -> str | None:
     raw = os.environ.get(name, "").strip()
     return raw or None
+
+
+def _letta_database_url() -> str | None:
+    """Letta's database settings, honoured so migrating users keep their
+    environment: LETTA_PG_URI, or LETTA_PG_USER/PASSWORD/HOST/PORT/DB."""
+    uri = _str("LETTA_PG_URI")
+    if uri:
+        return uri
+    if not (_str("LETTA_PG_HOST") or _str("LETTA_PG_DB")):
+        return None
+    user = quote(_str("LETTA_PG_USER") or "letta", safe="")
+    password = _str("LETTA_PG_PASSWORD")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    host = _str("LETTA_PG_HOST") or "localhost"
+    port = _int("LETTA_PG_PORT", 5432)
+    return f"postgresql://{auth}@{host}:{port}/{quote(_str('LETTA_PG_DB') or 'letta', safe='')}"
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,7 @@ class Settings:
             http_host=_str("MNEMO_HTTP_HOST") or "127.0.0.1",
             http_port=_int("MNEMO_HTTP_PORT", 8283),
             data_dir=Path(_str("MNEMO_DATA_DIR") or Path.home() / ".mnemo").expanduser(),
-            database_url=_str("MNEMO_DATABASE_URL"),
+            database_url=_str("MNEMO_DATABASE_URL") or _letta_database_url(),
             # LETTA_SERVER_PASSWORD is accepted so Letta users keep their setting; Mnemo's wins.
             server_password=_str("MNEMO_SERVER_PASSWORD") or _str("LETTA_SERVER_PASSWORD"),
             encryption_key=_str("MNEMO_ENCRYPTION_KEY"),
