@@ -21,6 +21,7 @@ from . import blocks as block_rules
 from . import validate
 from .catalog import Catalog
 from .db import transaction
+from .endpoints import check_embedding_endpoint, check_llm_endpoint
 from .passages import same_space
 from .prompts import DEFAULT_SYSTEM, generated_name
 from .secrets import SecretBox
@@ -90,6 +91,7 @@ class Agents:
             if window is not None:
                 config.context_window = window
             validate.positive("llm_config.context_window", config.context_window or 0)
+            check_llm_endpoint(self.catalog.providers, config)
             return (config.handle if config.HasField("handle") else None), config
         if has("model"):
             return request.model, self.catalog.llm_config(request.model, context_window_limit=window, max_tokens=max_tokens)
@@ -123,6 +125,7 @@ class Agents:
             config = request.embedding_config
             validate.required("embedding_config.embedding_model", config.embedding_model)
             validate.positive("embedding_config.embedding_dim", config.embedding_dim)
+            check_embedding_endpoint(self.catalog.providers, config)
             return (config.handle if config.HasField("handle") else None), config
         if has("embedding"):
             return request.embedding, self.catalog.embedding_config(request.embedding, chunk_size=chunk)

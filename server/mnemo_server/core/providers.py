@@ -130,6 +130,14 @@ class Providers:
             current = await store.get(conn, request.provider_id)
             if current is None:
                 raise NotFound("provider", request.provider_id)
+            if "base_url" in values and not request.HasField("api_key") and current.has_api_key:
+                default = DEFAULT_BASE_URL.get(current.provider_type)
+                was = current.base_url if current.HasField("base_url") and current.base_url else default
+                if (values["base_url"] or default) != was:
+                    # A key is only sent to the URL it was given for.
+                    raise InvalidArgument(
+                        "api_key", "is required when base_url changes: a provider's key is only sent to the URL "
+                                   "it was given for; pass the key again (or an empty one to send none)")
             provider = await store.update_fields(conn, request.provider_id, values) if values else current
         await self.refresh()
         return provider

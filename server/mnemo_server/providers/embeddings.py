@@ -28,6 +28,7 @@ import openai
 from mnemo.v1 import models_pb2
 
 from ..core.catalog import DEFAULT_BASE_URL, OPENAI_COMPATIBLE, Catalog, Provider
+from ..core.endpoints import foreign_endpoint
 from . import local_embeddings
 from .base import LLMError
 from .openai_chat import DEFAULT_TIMEOUT, map_openai_error
@@ -131,6 +132,11 @@ class Embeddings:
         configured_url = provider.base_url if provider else None
         base_url = (config.embedding_endpoint or configured_url or DEFAULT_BASE_URL[etype]).rstrip("/")
         api_key = provider.api_key if provider else None
+        own_url = foreign_endpoint(provider, config.embedding_endpoint)
+        if provider is not None and own_url is not None:  # a configuration stored before this was refused
+            raise EmbeddingUnavailable(
+                f"{handle_of(config)}: embedding_endpoint '{config.embedding_endpoint}' is not the URL of provider "
+                f"'{provider.name}' ({own_url}); its key is only sent there")
         if not api_key:
             if etype == "openai" and base_url == DEFAULT_BASE_URL["openai"].rstrip("/"):
                 raise EmbeddingUnavailable(f"{handle_of(config)} needs {_KEY_HINT}")

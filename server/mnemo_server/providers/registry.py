@@ -21,6 +21,7 @@ from mnemo.v1 import models_pb2
 
 from ..config import Settings
 from ..core.catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, OPENAI_COMPATIBLE, Catalog, Provider
+from ..core.endpoints import foreign_endpoint
 from .anthropic_messages import AnthropicMessagesClient
 from .base import Delta, LLMClient, LLMError, LLMRequest, LLMResponse, OnDelta
 from .offline import OfflineDevClient
@@ -180,6 +181,11 @@ class ProviderRegistry:
         configured_url = provider.base_url if provider else None
         base_url = (llm_config.model_endpoint or configured_url or DEFAULT_BASE_URL[etype]).rstrip("/")
         api_key = provider.api_key if provider else None
+        own_url = foreign_endpoint(provider, llm_config.model_endpoint)
+        if provider is not None and own_url is not None:  # a configuration stored before this was refused
+            raise LLMError("auth", f"{_handle(llm_config)}: model_endpoint '{llm_config.model_endpoint}' is not "
+                                   f"the URL of provider '{provider.name}' ({own_url}); its key is only sent there",
+                           provider=etype)
         if not api_key:
             official = DEFAULT_BASE_URL.get(etype, "").rstrip("/")
             if etype in _KEY_HINTS and base_url == official:
