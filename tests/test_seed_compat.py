@@ -122,3 +122,18 @@ def test_create_agent_with_the_llm_spelling(rest):
     both = rest.post("/v1/agents/", {"llm": "openai/gpt-4o-mini", "model": "openai/gpt-4o-mini"})
     assert both["llm_config"]["model"] == "gpt-4o-mini"
     rest.post("/v1/agents/", {"llm": "openai/gpt-4o-mini", "model": "openai/gpt-4o"}, expect=400, contains="llm")
+
+
+def test_upsert_base_tools_returns_every_builtin_idempotently(rest):
+    """`POST /v1/tools/add-base-tools` ("Upsert Base Tools")."""
+    from mnemo_server.tools.builtin import BUILTIN_TOOLS
+
+    count = rest.get("/v1/tools/count")
+    first = rest.post("/v1/tools/add-base-tools")
+    assert [t["name"] for t in first] == list(BUILTIN_TOOLS)
+    for tool in first:
+        assert tool["json_schema"] == BUILTIN_TOOLS[tool["name"]].json_schema
+        assert tool["tool_type"].startswith("letta_")
+    again = rest.post("/v1/tools/add-base-tools", {})
+    assert [t["id"] for t in again] == [t["id"] for t in first]  # restored in place, not duplicated
+    assert rest.get("/v1/tools/count") == count

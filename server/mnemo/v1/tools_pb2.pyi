@@ -158,6 +158,10 @@ class ListToolsResponse(_message.Message):
     tools: _containers.RepeatedCompositeFieldContainer[Tool]
     def __init__(self, tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ...) -> None: ...
 
+class UpsertBaseToolsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class CountToolsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

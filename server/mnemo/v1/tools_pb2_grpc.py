@@ -59,6 +59,11 @@ class ToolServiceStub:
                 request_serializer=mnemo_dot_v1_dot_tools__pb2.ListToolsRequest.SerializeToString,
                 response_deserializer=mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
                 _registered_method=True)
+        self.UpsertBaseTools = channel.unary_unary(
+                '/mnemo.v1.ToolService/UpsertBaseTools',
+                request_serializer=mnemo_dot_v1_dot_tools__pb2.UpsertBaseToolsRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
+                _registered_method=True)
         self.CountTools = channel.unary_unary(
                 '/mnemo.v1.ToolService/CountTools',
                 request_serializer=mnemo_dot_v1_dot_tools__pb2.CountToolsRequest.SerializeToString,
@@ -117,6 +122,15 @@ class ToolServiceServicer:
 
     def ListTools(self, request, context):
         """Lists tools, newest first by default, with cursor pagination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertBaseTools(self, request, context):
+        """Creates or restores every built-in tool (memory, recall and archival
+        tools) with its current definition, and returns them (Letta's "Upsert Base
+        Tools"). Built-in tools are also restored at every server start.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,6 +198,11 @@ def add_ToolServiceServicer_to_server(servicer, server):
             'ListTools': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTools,
                     request_deserializer=mnemo_dot_v1_dot_tools__pb2.ListToolsRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.SerializeToString,
+            ),
+            'UpsertBaseTools': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertBaseTools,
+                    request_deserializer=mnemo_dot_v1_dot_tools__pb2.UpsertBaseToolsRequest.FromString,
                     response_serializer=mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.SerializeToString,
             ),
             'CountTools': grpc.unary_unary_rpc_method_handler(
@@ -322,6 +341,33 @@ class ToolService:
             target,
             '/mnemo.v1.ToolService/ListTools',
             mnemo_dot_v1_dot_tools__pb2.ListToolsRequest.SerializeToString,
+            mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertBaseTools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.ToolService/UpsertBaseTools',
+            mnemo_dot_v1_dot_tools__pb2.UpsertBaseToolsRequest.SerializeToString,
             mnemo_dot_v1_dot_tools__pb2.ListToolsResponse.FromString,
             options,
             channel_credentials,

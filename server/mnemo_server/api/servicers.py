@@ -93,6 +93,9 @@ class ToolServicer(tools_pb2_grpc.ToolServiceServicer):
     async def ListTools(self, request, context):
         return tools_pb2.ListToolsResponse(tools=await self.tools.list(request))
 
+    async def UpsertBaseTools(self, request, context):
+        return tools_pb2.ListToolsResponse(tools=await self.tools.upsert_base_tools())
+
     async def CountTools(self, request, context):
         return common_pb2.CountResponse(count=await self.tools.count())
 

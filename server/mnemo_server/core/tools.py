@@ -201,6 +201,14 @@ class Tools:
                     "return_char_limit": DEFAULT_RETURN_CHAR_LIMIT, "tags": [],
                 })
 
+    async def upsert_base_tools(self) -> list[tools_pb2.Tool]:
+        """Restores every built-in tool and returns them, in registry order."""
+        await self.seed_builtins()
+        async with self.engine.connect() as conn:
+            found = {t.name: t for t in await store.list_tools(
+                conn, page_from(tools_pb2.ListToolsRequest(limit=1000)), names=list(BUILTIN_TOOLS))}
+        return [found[name] for name in BUILTIN_TOOLS]
+
     async def create(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
         values = await asyncio.to_thread(create_values, request)
         async with transaction(self.engine) as conn:

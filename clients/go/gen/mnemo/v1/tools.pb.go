@@ -797,6 +797,43 @@ func (x *ListToolsResponse) GetTools() []*Tool {
 	return nil
 }
 
+// UpsertBaseToolsRequest has no fields: every built-in tool is restored.
+type UpsertBaseToolsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertBaseToolsRequest) Reset() {
+	*x = UpsertBaseToolsRequest{}
+	mi := &file_mnemo_v1_tools_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertBaseToolsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertBaseToolsRequest) ProtoMessage() {}
+
+func (x *UpsertBaseToolsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_tools_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertBaseToolsRequest.ProtoReflect.Descriptor instead.
+func (*UpsertBaseToolsRequest) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{7}
+}
+
 // CountToolsRequest takes no filters.
 type CountToolsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -806,7 +843,7 @@ type CountToolsRequest struct {
 
 func (x *CountToolsRequest) Reset() {
 	*x = CountToolsRequest{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[7]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +855,7 @@ func (x *CountToolsRequest) String() string {
 func (*CountToolsRequest) ProtoMessage() {}
 
 func (x *CountToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[7]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +868,7 @@ func (x *CountToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountToolsRequest.ProtoReflect.Descriptor instead.
 func (*CountToolsRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{7}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{8}
 }
 
 // UpdateToolRequest changes the fields that are set.
@@ -870,7 +907,7 @@ type UpdateToolRequest struct {
 
 func (x *UpdateToolRequest) Reset() {
 	*x = UpdateToolRequest{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[8]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +919,7 @@ func (x *UpdateToolRequest) String() string {
 func (*UpdateToolRequest) ProtoMessage() {}
 
 func (x *UpdateToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[8]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +932,7 @@ func (x *UpdateToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateToolRequest.ProtoReflect.Descriptor instead.
 func (*UpdateToolRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{8}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateToolRequest) GetToolId() string {
@@ -1000,7 +1037,7 @@ type DeleteToolRequest struct {
 
 func (x *DeleteToolRequest) Reset() {
 	*x = DeleteToolRequest{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[9]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1049,7 @@ func (x *DeleteToolRequest) String() string {
 func (*DeleteToolRequest) ProtoMessage() {}
 
 func (x *DeleteToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[9]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1062,7 @@ func (x *DeleteToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteToolRequest.ProtoReflect.Descriptor instead.
 func (*DeleteToolRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{9}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteToolRequest) GetToolId() string {
@@ -1070,7 +1107,7 @@ type RunToolFromSourceRequest struct {
 
 func (x *RunToolFromSourceRequest) Reset() {
 	*x = RunToolFromSourceRequest{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[10]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1119,7 @@ func (x *RunToolFromSourceRequest) String() string {
 func (*RunToolFromSourceRequest) ProtoMessage() {}
 
 func (x *RunToolFromSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[10]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1132,7 @@ func (x *RunToolFromSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunToolFromSourceRequest.ProtoReflect.Descriptor instead.
 func (*RunToolFromSourceRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{10}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunToolFromSourceRequest) GetSourceCode() string {
@@ -1183,7 +1220,7 @@ type RunAgentToolRequest struct {
 
 func (x *RunAgentToolRequest) Reset() {
 	*x = RunAgentToolRequest{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[11]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1232,7 @@ func (x *RunAgentToolRequest) String() string {
 func (*RunAgentToolRequest) ProtoMessage() {}
 
 func (x *RunAgentToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[11]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1245,7 @@ func (x *RunAgentToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunAgentToolRequest.ProtoReflect.Descriptor instead.
 func (*RunAgentToolRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{11}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RunAgentToolRequest) GetAgentId() string {
@@ -1252,7 +1289,7 @@ type ToolExecutionResult struct {
 
 func (x *ToolExecutionResult) Reset() {
 	*x = ToolExecutionResult{}
-	mi := &file_mnemo_v1_tools_proto_msgTypes[12]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1301,7 @@ func (x *ToolExecutionResult) String() string {
 func (*ToolExecutionResult) ProtoMessage() {}
 
 func (x *ToolExecutionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_tools_proto_msgTypes[12]
+	mi := &file_mnemo_v1_tools_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1314,7 @@ func (x *ToolExecutionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolExecutionResult.ProtoReflect.Descriptor instead.
 func (*ToolExecutionResult) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{12}
+	return file_mnemo_v1_tools_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ToolExecutionResult) GetStatus() string {
@@ -1415,7 +1452,8 @@ const file_mnemo_v1_tools_proto_rawDesc = "" +
 	"\x06_orderB\v\n" +
 	"\t_order_by\"9\n" +
 	"\x11ListToolsResponse\x12$\n" +
-	"\x05tools\x18\x01 \x03(\v2\x0e.mnemo.v1.ToolR\x05tools\"\x13\n" +
+	"\x05tools\x18\x01 \x03(\v2\x0e.mnemo.v1.ToolR\x05tools\"\x18\n" +
+	"\x16UpsertBaseToolsRequest\"\x13\n" +
 	"\x11CountToolsRequest\"\xc5\x06\n" +
 	"\x11UpdateToolRequest\x12\x17\n" +
 	"\atool_id\x18\x01 \x01(\tR\x06toolId\x12$\n" +
@@ -1473,14 +1511,15 @@ const file_mnemo_v1_tools_proto_rawDesc = "" +
 	"\vfunc_return\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\n" +
 	"funcReturn\x12\x16\n" +
 	"\x06stdout\x18\x03 \x03(\tR\x06stdout\x12\x16\n" +
-	"\x06stderr\x18\x04 \x03(\tR\x06stderr2\xf9\x06\n" +
+	"\x06stderr\x18\x04 \x03(\tR\x06stderr2\xf7\a\n" +
 	"\vToolService\x12O\n" +
 	"\n" +
 	"CreateTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/tools\x12O\n" +
 	"\n" +
 	"UpsertTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\x1a\t/v1/tools\x12P\n" +
 	"\aGetTool\x12\x18.mnemo.v1.GetToolRequest\x1a\x0e.mnemo.v1.Tool\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/tools/{tool_id}\x12^\n" +
-	"\tListTools\x12\x1a.mnemo.v1.ListToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"\x18\x82\xd3\xe4\x93\x02\x12b\x05tools\x12\t/v1/tools\x12b\n" +
+	"\tListTools\x12\x1a.mnemo.v1.ListToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"\x18\x82\xd3\xe4\x93\x02\x12b\x05tools\x12\t/v1/tools\x12|\n" +
+	"\x0fUpsertBaseTools\x12 .mnemo.v1.UpsertBaseToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x05tools\"\x18/v1/tools/add-base-tools\x12b\n" +
 	"\n" +
 	"CountTools\x12\x1b.mnemo.v1.CountToolsRequest\x1a\x17.mnemo.v1.CountResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x05count\x12\x0f/v1/tools/count\x12Y\n" +
 	"\n" +
@@ -1502,7 +1541,7 @@ func file_mnemo_v1_tools_proto_rawDescGZIP() []byte {
 	return file_mnemo_v1_tools_proto_rawDescData
 }
 
-var file_mnemo_v1_tools_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_mnemo_v1_tools_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_mnemo_v1_tools_proto_goTypes = []any{
 	(*Tool)(nil),                     // 0: mnemo.v1.Tool
 	(*PackageRequirement)(nil),       // 1: mnemo.v1.PackageRequirement
@@ -1511,70 +1550,73 @@ var file_mnemo_v1_tools_proto_goTypes = []any{
 	(*GetToolRequest)(nil),           // 4: mnemo.v1.GetToolRequest
 	(*ListToolsRequest)(nil),         // 5: mnemo.v1.ListToolsRequest
 	(*ListToolsResponse)(nil),        // 6: mnemo.v1.ListToolsResponse
-	(*CountToolsRequest)(nil),        // 7: mnemo.v1.CountToolsRequest
-	(*UpdateToolRequest)(nil),        // 8: mnemo.v1.UpdateToolRequest
-	(*DeleteToolRequest)(nil),        // 9: mnemo.v1.DeleteToolRequest
-	(*RunToolFromSourceRequest)(nil), // 10: mnemo.v1.RunToolFromSourceRequest
-	(*RunAgentToolRequest)(nil),      // 11: mnemo.v1.RunAgentToolRequest
-	(*ToolExecutionResult)(nil),      // 12: mnemo.v1.ToolExecutionResult
-	nil,                              // 13: mnemo.v1.ToolRule.ChildOutputMappingEntry
-	nil,                              // 14: mnemo.v1.RunToolFromSourceRequest.EnvVarsEntry
-	(*structpb.Struct)(nil),          // 15: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
-	(*structpb.ListValue)(nil),       // 17: google.protobuf.ListValue
-	(*structpb.Value)(nil),           // 18: google.protobuf.Value
-	(*CountResponse)(nil),            // 19: mnemo.v1.CountResponse
-	(*emptypb.Empty)(nil),            // 20: google.protobuf.Empty
+	(*UpsertBaseToolsRequest)(nil),   // 7: mnemo.v1.UpsertBaseToolsRequest
+	(*CountToolsRequest)(nil),        // 8: mnemo.v1.CountToolsRequest
+	(*UpdateToolRequest)(nil),        // 9: mnemo.v1.UpdateToolRequest
+	(*DeleteToolRequest)(nil),        // 10: mnemo.v1.DeleteToolRequest
+	(*RunToolFromSourceRequest)(nil), // 11: mnemo.v1.RunToolFromSourceRequest
+	(*RunAgentToolRequest)(nil),      // 12: mnemo.v1.RunAgentToolRequest
+	(*ToolExecutionResult)(nil),      // 13: mnemo.v1.ToolExecutionResult
+	nil,                              // 14: mnemo.v1.ToolRule.ChildOutputMappingEntry
+	nil,                              // 15: mnemo.v1.RunToolFromSourceRequest.EnvVarsEntry
+	(*structpb.Struct)(nil),          // 16: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
+	(*structpb.ListValue)(nil),       // 18: google.protobuf.ListValue
+	(*structpb.Value)(nil),           // 19: google.protobuf.Value
+	(*CountResponse)(nil),            // 20: mnemo.v1.CountResponse
+	(*emptypb.Empty)(nil),            // 21: google.protobuf.Empty
 }
 var file_mnemo_v1_tools_proto_depIdxs = []int32{
-	15, // 0: mnemo.v1.Tool.json_schema:type_name -> google.protobuf.Struct
-	15, // 1: mnemo.v1.Tool.args_json_schema:type_name -> google.protobuf.Struct
+	16, // 0: mnemo.v1.Tool.json_schema:type_name -> google.protobuf.Struct
+	16, // 1: mnemo.v1.Tool.args_json_schema:type_name -> google.protobuf.Struct
 	1,  // 2: mnemo.v1.Tool.pip_requirements:type_name -> mnemo.v1.PackageRequirement
 	1,  // 3: mnemo.v1.Tool.npm_requirements:type_name -> mnemo.v1.PackageRequirement
-	15, // 4: mnemo.v1.Tool.metadata_:type_name -> google.protobuf.Struct
-	16, // 5: mnemo.v1.Tool.created_at:type_name -> google.protobuf.Timestamp
-	16, // 6: mnemo.v1.Tool.updated_at:type_name -> google.protobuf.Timestamp
-	13, // 7: mnemo.v1.ToolRule.child_output_mapping:type_name -> mnemo.v1.ToolRule.ChildOutputMappingEntry
-	15, // 8: mnemo.v1.CreateToolRequest.json_schema:type_name -> google.protobuf.Struct
-	15, // 9: mnemo.v1.CreateToolRequest.args_json_schema:type_name -> google.protobuf.Struct
+	16, // 4: mnemo.v1.Tool.metadata_:type_name -> google.protobuf.Struct
+	17, // 5: mnemo.v1.Tool.created_at:type_name -> google.protobuf.Timestamp
+	17, // 6: mnemo.v1.Tool.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 7: mnemo.v1.ToolRule.child_output_mapping:type_name -> mnemo.v1.ToolRule.ChildOutputMappingEntry
+	16, // 8: mnemo.v1.CreateToolRequest.json_schema:type_name -> google.protobuf.Struct
+	16, // 9: mnemo.v1.CreateToolRequest.args_json_schema:type_name -> google.protobuf.Struct
 	1,  // 10: mnemo.v1.CreateToolRequest.pip_requirements:type_name -> mnemo.v1.PackageRequirement
 	1,  // 11: mnemo.v1.CreateToolRequest.npm_requirements:type_name -> mnemo.v1.PackageRequirement
-	15, // 12: mnemo.v1.CreateToolRequest.metadata_:type_name -> google.protobuf.Struct
+	16, // 12: mnemo.v1.CreateToolRequest.metadata_:type_name -> google.protobuf.Struct
 	0,  // 13: mnemo.v1.ListToolsResponse.tools:type_name -> mnemo.v1.Tool
-	17, // 14: mnemo.v1.UpdateToolRequest.tags:type_name -> google.protobuf.ListValue
-	15, // 15: mnemo.v1.UpdateToolRequest.json_schema:type_name -> google.protobuf.Struct
-	15, // 16: mnemo.v1.UpdateToolRequest.args_json_schema:type_name -> google.protobuf.Struct
-	17, // 17: mnemo.v1.UpdateToolRequest.pip_requirements:type_name -> google.protobuf.ListValue
-	17, // 18: mnemo.v1.UpdateToolRequest.npm_requirements:type_name -> google.protobuf.ListValue
-	15, // 19: mnemo.v1.UpdateToolRequest.metadata_:type_name -> google.protobuf.Struct
-	15, // 20: mnemo.v1.RunToolFromSourceRequest.args:type_name -> google.protobuf.Struct
-	14, // 21: mnemo.v1.RunToolFromSourceRequest.env_vars:type_name -> mnemo.v1.RunToolFromSourceRequest.EnvVarsEntry
-	15, // 22: mnemo.v1.RunToolFromSourceRequest.args_json_schema:type_name -> google.protobuf.Struct
-	15, // 23: mnemo.v1.RunToolFromSourceRequest.json_schema:type_name -> google.protobuf.Struct
+	18, // 14: mnemo.v1.UpdateToolRequest.tags:type_name -> google.protobuf.ListValue
+	16, // 15: mnemo.v1.UpdateToolRequest.json_schema:type_name -> google.protobuf.Struct
+	16, // 16: mnemo.v1.UpdateToolRequest.args_json_schema:type_name -> google.protobuf.Struct
+	18, // 17: mnemo.v1.UpdateToolRequest.pip_requirements:type_name -> google.protobuf.ListValue
+	18, // 18: mnemo.v1.UpdateToolRequest.npm_requirements:type_name -> google.protobuf.ListValue
+	16, // 19: mnemo.v1.UpdateToolRequest.metadata_:type_name -> google.protobuf.Struct
+	16, // 20: mnemo.v1.RunToolFromSourceRequest.args:type_name -> google.protobuf.Struct
+	15, // 21: mnemo.v1.RunToolFromSourceRequest.env_vars:type_name -> mnemo.v1.RunToolFromSourceRequest.EnvVarsEntry
+	16, // 22: mnemo.v1.RunToolFromSourceRequest.args_json_schema:type_name -> google.protobuf.Struct
+	16, // 23: mnemo.v1.RunToolFromSourceRequest.json_schema:type_name -> google.protobuf.Struct
 	1,  // 24: mnemo.v1.RunToolFromSourceRequest.pip_requirements:type_name -> mnemo.v1.PackageRequirement
 	1,  // 25: mnemo.v1.RunToolFromSourceRequest.npm_requirements:type_name -> mnemo.v1.PackageRequirement
-	15, // 26: mnemo.v1.RunAgentToolRequest.args:type_name -> google.protobuf.Struct
-	18, // 27: mnemo.v1.ToolExecutionResult.func_return:type_name -> google.protobuf.Value
+	16, // 26: mnemo.v1.RunAgentToolRequest.args:type_name -> google.protobuf.Struct
+	19, // 27: mnemo.v1.ToolExecutionResult.func_return:type_name -> google.protobuf.Value
 	3,  // 28: mnemo.v1.ToolService.CreateTool:input_type -> mnemo.v1.CreateToolRequest
 	3,  // 29: mnemo.v1.ToolService.UpsertTool:input_type -> mnemo.v1.CreateToolRequest
 	4,  // 30: mnemo.v1.ToolService.GetTool:input_type -> mnemo.v1.GetToolRequest
 	5,  // 31: mnemo.v1.ToolService.ListTools:input_type -> mnemo.v1.ListToolsRequest
-	7,  // 32: mnemo.v1.ToolService.CountTools:input_type -> mnemo.v1.CountToolsRequest
-	8,  // 33: mnemo.v1.ToolService.UpdateTool:input_type -> mnemo.v1.UpdateToolRequest
-	9,  // 34: mnemo.v1.ToolService.DeleteTool:input_type -> mnemo.v1.DeleteToolRequest
-	10, // 35: mnemo.v1.ToolService.RunToolFromSource:input_type -> mnemo.v1.RunToolFromSourceRequest
-	11, // 36: mnemo.v1.ToolService.RunAgentTool:input_type -> mnemo.v1.RunAgentToolRequest
-	0,  // 37: mnemo.v1.ToolService.CreateTool:output_type -> mnemo.v1.Tool
-	0,  // 38: mnemo.v1.ToolService.UpsertTool:output_type -> mnemo.v1.Tool
-	0,  // 39: mnemo.v1.ToolService.GetTool:output_type -> mnemo.v1.Tool
-	6,  // 40: mnemo.v1.ToolService.ListTools:output_type -> mnemo.v1.ListToolsResponse
-	19, // 41: mnemo.v1.ToolService.CountTools:output_type -> mnemo.v1.CountResponse
-	0,  // 42: mnemo.v1.ToolService.UpdateTool:output_type -> mnemo.v1.Tool
-	20, // 43: mnemo.v1.ToolService.DeleteTool:output_type -> google.protobuf.Empty
-	12, // 44: mnemo.v1.ToolService.RunToolFromSource:output_type -> mnemo.v1.ToolExecutionResult
-	12, // 45: mnemo.v1.ToolService.RunAgentTool:output_type -> mnemo.v1.ToolExecutionResult
-	37, // [37:46] is the sub-list for method output_type
-	28, // [28:37] is the sub-list for method input_type
+	7,  // 32: mnemo.v1.ToolService.UpsertBaseTools:input_type -> mnemo.v1.UpsertBaseToolsRequest
+	8,  // 33: mnemo.v1.ToolService.CountTools:input_type -> mnemo.v1.CountToolsRequest
+	9,  // 34: mnemo.v1.ToolService.UpdateTool:input_type -> mnemo.v1.UpdateToolRequest
+	10, // 35: mnemo.v1.ToolService.DeleteTool:input_type -> mnemo.v1.DeleteToolRequest
+	11, // 36: mnemo.v1.ToolService.RunToolFromSource:input_type -> mnemo.v1.RunToolFromSourceRequest
+	12, // 37: mnemo.v1.ToolService.RunAgentTool:input_type -> mnemo.v1.RunAgentToolRequest
+	0,  // 38: mnemo.v1.ToolService.CreateTool:output_type -> mnemo.v1.Tool
+	0,  // 39: mnemo.v1.ToolService.UpsertTool:output_type -> mnemo.v1.Tool
+	0,  // 40: mnemo.v1.ToolService.GetTool:output_type -> mnemo.v1.Tool
+	6,  // 41: mnemo.v1.ToolService.ListTools:output_type -> mnemo.v1.ListToolsResponse
+	6,  // 42: mnemo.v1.ToolService.UpsertBaseTools:output_type -> mnemo.v1.ListToolsResponse
+	20, // 43: mnemo.v1.ToolService.CountTools:output_type -> mnemo.v1.CountResponse
+	0,  // 44: mnemo.v1.ToolService.UpdateTool:output_type -> mnemo.v1.Tool
+	21, // 45: mnemo.v1.ToolService.DeleteTool:output_type -> google.protobuf.Empty
+	13, // 46: mnemo.v1.ToolService.RunToolFromSource:output_type -> mnemo.v1.ToolExecutionResult
+	13, // 47: mnemo.v1.ToolService.RunAgentTool:output_type -> mnemo.v1.ToolExecutionResult
+	38, // [38:48] is the sub-list for method output_type
+	28, // [28:38] is the sub-list for method input_type
 	28, // [28:28] is the sub-list for extension type_name
 	28, // [28:28] is the sub-list for extension extendee
 	0,  // [0:28] is the sub-list for field type_name
@@ -1591,15 +1633,15 @@ func file_mnemo_v1_tools_proto_init() {
 	file_mnemo_v1_tools_proto_msgTypes[2].OneofWrappers = []any{}
 	file_mnemo_v1_tools_proto_msgTypes[3].OneofWrappers = []any{}
 	file_mnemo_v1_tools_proto_msgTypes[5].OneofWrappers = []any{}
-	file_mnemo_v1_tools_proto_msgTypes[8].OneofWrappers = []any{}
-	file_mnemo_v1_tools_proto_msgTypes[10].OneofWrappers = []any{}
+	file_mnemo_v1_tools_proto_msgTypes[9].OneofWrappers = []any{}
+	file_mnemo_v1_tools_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mnemo_v1_tools_proto_rawDesc), len(file_mnemo_v1_tools_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	ToolService_UpsertTool_FullMethodName        = "/mnemo.v1.ToolService/UpsertTool"
 	ToolService_GetTool_FullMethodName           = "/mnemo.v1.ToolService/GetTool"
 	ToolService_ListTools_FullMethodName         = "/mnemo.v1.ToolService/ListTools"
+	ToolService_UpsertBaseTools_FullMethodName   = "/mnemo.v1.ToolService/UpsertBaseTools"
 	ToolService_CountTools_FullMethodName        = "/mnemo.v1.ToolService/CountTools"
 	ToolService_UpdateTool_FullMethodName        = "/mnemo.v1.ToolService/UpdateTool"
 	ToolService_DeleteTool_FullMethodName        = "/mnemo.v1.ToolService/DeleteTool"
@@ -49,6 +50,10 @@ type ToolServiceClient interface {
 	GetTool(ctx context.Context, in *GetToolRequest, opts ...grpc.CallOption) (*Tool, error)
 	// Lists tools, newest first by default, with cursor pagination.
 	ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error)
+	// Creates or restores every built-in tool (memory, recall and archival
+	// tools) with its current definition, and returns them (Letta's "Upsert Base
+	// Tools"). Built-in tools are also restored at every server start.
+	UpsertBaseTools(ctx context.Context, in *UpsertBaseToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error)
 	// Counts tools.
 	CountTools(ctx context.Context, in *CountToolsRequest, opts ...grpc.CallOption) (*CountResponse, error)
 	// Changes the fields that are set. Changing `source_code` re-reads the
@@ -109,6 +114,16 @@ func (c *toolServiceClient) ListTools(ctx context.Context, in *ListToolsRequest,
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListToolsResponse)
 	err := c.cc.Invoke(ctx, ToolService_ListTools_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *toolServiceClient) UpsertBaseTools(ctx context.Context, in *UpsertBaseToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListToolsResponse)
+	err := c.cc.Invoke(ctx, ToolService_UpsertBaseTools_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +198,10 @@ type ToolServiceServer interface {
 	GetTool(context.Context, *GetToolRequest) (*Tool, error)
 	// Lists tools, newest first by default, with cursor pagination.
 	ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error)
+	// Creates or restores every built-in tool (memory, recall and archival
+	// tools) with its current definition, and returns them (Letta's "Upsert Base
+	// Tools"). Built-in tools are also restored at every server start.
+	UpsertBaseTools(context.Context, *UpsertBaseToolsRequest) (*ListToolsResponse, error)
 	// Counts tools.
 	CountTools(context.Context, *CountToolsRequest) (*CountResponse, error)
 	// Changes the fields that are set. Changing `source_code` re-reads the
@@ -219,6 +238,9 @@ func (UnimplementedToolServiceServer) GetTool(context.Context, *GetToolRequest) 
 }
 func (UnimplementedToolServiceServer) ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTools not implemented")
+}
+func (UnimplementedToolServiceServer) UpsertBaseTools(context.Context, *UpsertBaseToolsRequest) (*ListToolsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertBaseTools not implemented")
 }
 func (UnimplementedToolServiceServer) CountTools(context.Context, *CountToolsRequest) (*CountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CountTools not implemented")
@@ -323,6 +345,24 @@ func _ToolService_ListTools_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ToolServiceServer).ListTools(ctx, req.(*ListToolsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ToolService_UpsertBaseTools_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertBaseToolsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ToolServiceServer).UpsertBaseTools(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ToolService_UpsertBaseTools_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ToolServiceServer).UpsertBaseTools(ctx, req.(*UpsertBaseToolsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -439,6 +479,10 @@ var ToolService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTools",
 			Handler:    _ToolService_ListTools_Handler,
+		},
+		{
+			MethodName: "UpsertBaseTools",
+			Handler:    _ToolService_UpsertBaseTools_Handler,
 		},
 		{
 			MethodName: "CountTools",

@@ -126,6 +126,7 @@ __all__ = (
     "UpdatePassageRequest",
     "UpdateProviderRequest",
     "UpdateToolRequest",
+    "UpsertBaseToolsRequest",
     "UpsertIdentityPropertiesRequest",
     "UsageStatistics",
 )
@@ -4979,6 +4980,18 @@ default_message_pool.register_message("mnemo.v1", "UpdateToolRequest", UpdateToo
 
 
 @dataclass(eq=False, repr=False)
+class UpsertBaseToolsRequest(betterproto2.Message):
+    """
+    UpsertBaseToolsRequest has no fields: every built-in tool is restored.
+    """
+
+    pass
+
+
+default_message_pool.register_message("mnemo.v1", "UpsertBaseToolsRequest", UpsertBaseToolsRequest)
+
+
+@dataclass(eq=False, repr=False)
 class UpsertIdentityPropertiesRequest(betterproto2.Message):
     """
     UpsertIdentityPropertiesRequest replaces the properties of an identity.
@@ -5986,6 +5999,22 @@ class ToolServiceStub:
         return self._channel.unary_unary(
             "/mnemo.v1.ToolService/ListTools",
             ListToolsRequest.SerializeToString,
+            ListToolsResponse.FromString,
+        )(message)
+
+    def upsert_base_tools(self, message: "UpsertBaseToolsRequest | None" = None) -> "ListToolsResponse":
+        """
+        Creates or restores every built-in tool (memory, recall and archival
+        tools) with its current definition, and returns them (Letta's "Upsert Base
+        Tools"). Built-in tools are also restored at every server start.
+        """
+
+        if message is None:
+            message = UpsertBaseToolsRequest()
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.ToolService/UpsertBaseTools",
+            UpsertBaseToolsRequest.SerializeToString,
             ListToolsResponse.FromString,
         )(message)
 
