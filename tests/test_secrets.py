@@ -8,9 +8,12 @@ faked.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,13 @@ from typing import Any
 import asyncpg
 import grpc
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 from google.protobuf import json_format, struct_pb2
 from mnemo.v1 import agents_pb2, tools_pb2
 from mnemo_server.storage.database import HBA_MARKER, POSTGRES_ENV_KEEP
 
 from tests.fakes.fake_llm import Reply, ToolCall
-from tests.harness import make_stack
+from tests.harness import ROOT, make_stack
 from tests.util import Rest, Stubs, assert_status, tool_source, uid
 
 # Variables PostgreSQL sets for its own processes.
@@ -369,6 +373,137 @@ def test_trust_data_dir_of_an_older_version_gets_a_password(fake_llm):
                 await conn.close()
 
         assert asyncio.run(canary()) == "kept"
+    finally:
+        running.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# -- rotation of the encryption key ----------------------------------------------------
+
+DIGEST = '''
+def digest(variable: str) -> str:
+    """The SHA-256 of a variable (so the value itself is not returned).
+
+    Args:
+        variable: Name of the variable.
+    """
+    import hashlib
+    import os
+    value = os.environ.get(variable)
+    return hashlib.sha256(value.encode()).hexdigest() if value is not None else "missing"
+'''
+
+
+def _stored_tokens(data_dir: Path) -> list[bytes]:
+    """Every encrypted value in the database of a running stack."""
+    _, socket_dir = _postmaster(data_dir)
+    password = (data_dir / "pg.password").read_text().strip()
+
+    async def go():
+        conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres", password=password)
+        try:
+            rows = await conn.fetch("SELECT value_encrypted AS t FROM agent_secrets UNION ALL "
+                                    "SELECT api_key_encrypted FROM providers WHERE api_key_encrypted IS NOT NULL")
+            return [bytes(r["t"]) for r in rows]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def _only_under(tokens: list[bytes], key: bytes) -> bool:
+    try:
+        for token in tokens:
+            Fernet(key).decrypt(token)
+        return True
+    except InvalidToken:
+        return False
+
+
+def _seed_secrets(running) -> tuple[str, str]:
+    """An agent with a secret and a stored provider with a key; returns
+    (agent id, sha256 of the secret)."""
+    tag = uid()
+    value = f"rotate-me-{tag}"
+    with running.http() as http:
+        http.put("/v1/tools", json={"source_code": DIGEST}).raise_for_status()
+        agent = http.post("/v1/agents", json={"include_base_tools": False, "tools": ["digest"],
+                                             "secrets": {"ROTATED": value}})
+        agent.raise_for_status()
+        http.post("/v1/providers", json={"name": f"p-{tag}", "provider_type": "openai",
+                                         "api_key": f"sk-{tag}"}).raise_for_status()
+    return agent.json()["id"], hashlib.sha256(value.encode()).hexdigest()
+
+
+def _digest(running, agent_id: str) -> str:
+    with running.http() as http:
+        r = http.post(f"/v1/agents/{agent_id}/tools/digest/run", json={"args": {"variable": "ROTATED"}})
+        assert r.status_code == 200, r.text
+        return r.json()["func_return"]
+
+
+def test_rotation_through_mnemo_encryption_key(fake_llm):
+    data_dir = Path(tempfile.mkdtemp(prefix="mnemo-rotate-"))
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+
+    def start(keys: list[bytes]):
+        return make_stack(llm_base_url=fake_llm.base_url, data_dir=data_dir,
+                          extra_env={"MNEMO_ENCRYPTION_KEY": ",".join(k.decode() for k in keys)}).start()
+
+    running = start([old])
+    try:
+        agent_id, expected = _seed_secrets(running)
+        tokens = _stored_tokens(data_dir)
+        assert len(tokens) == 2 and _only_under(tokens, old)
+        running.stop()
+
+        running = start([new, old])  # the new key first, the old one after it
+        assert "re-encrypted 2 stored secrets" in running.log()
+        tokens = _stored_tokens(data_dir)
+        assert len(tokens) == 2 and _only_under(tokens, new) and not _only_under(tokens, old)
+        assert _digest(running, agent_id) == expected
+        running.stop()
+
+        running = start([new])  # the old key is no longer needed
+        assert "re-encrypted" not in running.log()
+        assert _digest(running, agent_id) == expected
+    finally:
+        running.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_bad_keys_are_refused_naming_the_setting(fake_llm):
+    stack = make_stack(llm_base_url=fake_llm.base_url,
+                       extra_env={"MNEMO_ENCRYPTION_KEY": f"{Fernet.generate_key().decode()},not-a-key"})
+    with pytest.raises(RuntimeError, match="MNEMO_ENCRYPTION_KEY: key 2 of 2 is not a Fernet key"):
+        stack.start()
+    shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def test_secret_key_file_is_private_and_rotated_by_the_cli(fake_llm):
+    data_dir = Path(tempfile.mkdtemp(prefix="mnemo-keyfile-"))
+    key_file = data_dir / "secret.key"
+    running = make_stack(llm_base_url=fake_llm.base_url, data_dir=data_dir).start()
+    try:
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        first = key_file.read_bytes().split()
+        assert len(first) == 1
+        agent_id, expected = _seed_secrets(running)
+        running.stop()
+
+        env = {**running.env}
+        done = subprocess.run([sys.executable, "-m", "mnemo_server", "rotate-key"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        keys = key_file.read_bytes().split()
+        assert len(keys) == 2 and keys[1] == first[0] and keys[0] != first[0]
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert not [p for p in data_dir.iterdir() if p.name.startswith(".secret.key")]  # no temporary left
+
+        running = make_stack(llm_base_url=fake_llm.base_url, data_dir=data_dir).start()
+        assert "re-encrypted 2 stored secrets" in running.log()
+        assert _only_under(_stored_tokens(data_dir), keys[0])
+        assert _digest(running, agent_id) == expected
     finally:
         running.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
