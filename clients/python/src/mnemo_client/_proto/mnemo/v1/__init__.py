@@ -3735,7 +3735,9 @@ class RunToolFromSourceRequest(betterproto2.Message):
     )
     """
     Environment variables the tool sees (besides PATH, LANG, HOME, TMPDIR).
-    The server's own environment is never passed on.
+    The server's own environment and agents' secrets are never passed on.
+    Their values (4 characters or longer) are replaced by
+    "[REDACTED:NAME]" in the result.
     """
 
     name: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
