@@ -19,7 +19,7 @@ from ..storage.paging import page_from
 from ..tools.builtin import TERMINAL_BASE_TOOLS, base_tool_names
 from . import blocks as block_rules
 from . import validate
-from .catalog import Catalog
+from .catalog import OFFLINE_ENDPOINT_TYPE, OFFLINE_PROVIDER, Catalog
 from .db import transaction
 from .endpoints import check_embedding_endpoint, check_llm_endpoint
 from .passages import same_space
@@ -88,6 +88,8 @@ class Agents:
             config.CopyFrom(request.llm_config)
             validate.required("llm_config.model", config.model)
             validate.required("llm_config.model_endpoint_type", config.model_endpoint_type)
+            if config.model_endpoint_type == OFFLINE_PROVIDER:  # the offline model's former spelling
+                config.model_endpoint_type, config.provider_name = OFFLINE_ENDPOINT_TYPE, OFFLINE_PROVIDER
             if window is not None:
                 config.context_window = window
             validate.positive("llm_config.context_window", config.context_window or 0)

@@ -177,14 +177,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def _upgrade(url: str) -> None:
+def _upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = url
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 async def migrate(engine: AsyncEngine) -> None:
