@@ -6,16 +6,21 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import signal
+import tempfile
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from letta_client import Letta
 from letta_client._models import BaseModel
 from letta_client.types.agents.internal_message import InternalMessage
 from letta_client.types.agents.job_status import JobStatus
 from letta_client.types.agents.job_type import JobType
+from mnemo_server.storage.database import EmbeddedPostgres
 
 from tests.fakes.fake_llm import Error, Reply
 from tests.harness import make_stack
@@ -344,3 +349,46 @@ def test_a_batch_that_ended_while_unwatched_is_finalised_after_a_restart(fake_ll
     finally:
         stack.stop()
         shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def test_a_batch_whose_server_is_killed_is_ended_by_another_server(fake_llm):
+    """Server A starts a batch and is killed mid-run; server B (same database)
+    fails A's lost run through the run sweeper and ends the batch "failed",
+    naming the lost request, while the finished one keeps its result."""
+    folder = Path(tempfile.mkdtemp(prefix="mnemo-jobs-db-"))
+    db = EmbeddedPostgres(folder)
+    url = db.start()
+    env = {"MNEMO_DATABASE_URL": url, "MNEMO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "MNEMO_SERVER_STALE_AFTER_S": "2", "MNEMO_JOB_POLL_S": "0.2"}
+    a = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
+    b = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
+    try:
+        fast, slow = f"m-{uid()}", f"m-{uid()}"
+        with a.http() as client:
+            rest_a = Rest(client)
+            agents = [new_agent(rest_a, fast), new_agent(rest_a, slow)]
+            fake_llm.script(Reply(text="made it"), model=fast)
+            fake_llm.script(Reply(text="never delivered", delay_s=60), model=slow)
+            job = rest_a.post("/v1/messages/batches", {"requests": [{"agent_id": x, "input": "go"} for x in agents]})
+            runs = [it["run_id"] for it in job["items"]]
+            wait_for(lambda: rest_a.get(f"/v1/runs/{runs[0]}")["status"] == "completed"
+                     and rest_a.get(f"/v1/runs/{runs[1]}")["status"] == "running")
+        wait_for(lambda: fake_llm.last_request(model=slow) is not None)
+        a.process.send_signal(signal.SIGKILL)
+        a.process.wait()
+        with b.http() as client:
+            rest_b = Rest(client)
+            done = wait_for(lambda: (j := rest_b.get(f"/v1/jobs/{job['id']}"))["status"] in TERMINAL and j,
+                            timeout=30)
+            assert done["status"] == "failed" and done["metadata"]["failed_items"] == [1]
+            assert [it["status"] for it in done["items"]] == ["completed", "failed"]
+            assert "stopped" in done["items"][1]["error"]
+            messages = rest_b.get(f"/v1/messages/batches/{job['id']}/messages",
+                                  params={"agent_id": agents[0]})["messages"]
+            assert [m["role"] for m in messages] == ["assistant", "user"]
+    finally:
+        for s in (a, b):
+            s.stop()
+            shutil.rmtree(s.data_dir, ignore_errors=True)
+        db.stop()
+        shutil.rmtree(folder, ignore_errors=True)

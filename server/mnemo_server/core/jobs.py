@@ -170,11 +170,7 @@ class Jobs:
         """Cancels the job's unfinished runs: queued ones end at once, running
         ones at their next safe point; the job ends "cancelled" when all have."""
         validate.required(field, job_id)
-        async with transaction(self.engine) as conn:
-            found = await store.row(conn, job_id, for_update=True)
-            if found is None:
-                raise NotFound(kind, job_id)
-        await self._refresh([job_id])
+        await self._refresh([job_id])  # a job whose work all ended is not cancelled after the fact
         async with transaction(self.engine) as conn:
             found = await store.row(conn, job_id, for_update=True)
             if found is None:
