@@ -13,13 +13,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import grpc
 import pytest
 from cryptography.fernet import Fernet
+from google.protobuf import struct_pb2
 from letta_client import Letta
 from letta_client._models import BaseModel
 from letta_client.types.agents.internal_message import InternalMessage
 from letta_client.types.agents.job_status import JobStatus
 from letta_client.types.agents.job_type import JobType
+from mnemo.v1 import jobs_pb2, jobs_pb2_grpc, messages_pb2
 from mnemo_server.storage.database import EmbeddedPostgres
 
 from tests.fakes.fake_llm import Error, Reply
@@ -392,3 +395,31 @@ def test_a_batch_whose_server_is_killed_is_ended_by_another_server(fake_llm):
             shutil.rmtree(s.data_dir, ignore_errors=True)
         db.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_grpc_contract(fake_llm, rest, channel):
+    """The same services through gRPC: typed messages, status codes."""
+    model = f"m-{uid()}"
+    agent = new_agent(rest, model)
+    fake_llm.script(Reply(text="typed"), model=model)
+    jobs = jobs_pb2_grpc.JobServiceStub(channel)
+    batches = jobs_pb2_grpc.BatchServiceStub(channel)
+    job = batches.CreateBatch(jobs_pb2.CreateBatchRequest(requests=[
+        messages_pb2.SendMessageRequest(agent_id=agent, messages=[messages_pb2.MessageCreate(
+            role="user", content=struct_pb2.Value(string_value="hi"))])]))
+    assert job.job_type == "batch" and job.progress.total == 1 and job.items[0].agent_id == agent
+    done = wait_for(lambda: (j := jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id))).status in TERMINAL and j)
+    assert done.status == "completed" and done.items[0].HasField("run_id")
+    listed = jobs.ListJobs(jobs_pb2.ListJobsRequest(job_type="batch", limit=1000))
+    assert isinstance(listed, jobs_pb2.ListJobsResponse) and job.id in [j.id for j in listed.jobs]
+    page = batches.ListBatchMessages(jobs_pb2.ListBatchMessagesRequest(batch_id=job.id, order="asc"))
+    assert [(m.role, m.content[0]["text"]) for m in page.messages] == [("user", "hi"), ("assistant", "typed")]
+    with pytest.raises(grpc.RpcError) as err:
+        jobs.GetJob(jobs_pb2.GetJobRequest(job_id="job-nope"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as err:
+        batches.CreateBatch(jobs_pb2.CreateBatchRequest())
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "requests" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        jobs.GetJob(jobs_pb2.GetJobRequest())
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "job_id" in err.value.details()
