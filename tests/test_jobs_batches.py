@@ -275,6 +275,11 @@ def test_unknown_ids_and_bad_bodies(fake_llm, rest):
               expect=400, contains="requests[0].if_busy")
     rest.post("/v1/messages/batches", {"requests": [{"agent_id": agent, "input": "x"}],
                                        "callback_url": "ftp://example.com/x"}, expect=400, contains="callback_url")
+    # The seeds' curl, verbatim: its empty content part is named.
+    seed = {"requests": [{"messages": [{"role": "user", "content": [{}]}], "agent_id": "foo"}]}
+    rest.post("/v1/messages/batches", seed, expect=400, contains="requests[0].messages[0].content[0].text")
+    seed["requests"][0]["messages"][0]["content"] = [{"type": "text", "text": "text"}]
+    rest.post("/v1/messages/batches", seed, expect=404, contains="requests[0].agent_id")
     rest.get("/v1/jobs", params={"statuses": "sleeping"}, expect=400, contains="statuses[0]")
     rest.get("/v1/jobs", params={"job_type": "laundry"}, expect=400, contains="job_type")
     rest.get("/v1/jobs", params={"limit": 0}, expect=400, contains="limit")
