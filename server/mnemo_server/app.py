@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from . import __version__
 from .api.auth import PasswordAuth
+from .api.limits import Limits
 from .api.servicers import register_all
 from .config import Settings
 from .gateway import Gateway, render_config
@@ -65,8 +66,10 @@ class Mnemo:
         await self.services.start()
 
         interceptors = [PasswordAuth(s.server_password)] if s.server_password else []
+        interceptors.append(Limits(max_streams=s.max_concurrent_streams, rpc_timeout_s=s.rpc_timeout_s))
         self.server = grpc.aio.server(
             interceptors=interceptors,
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),  # fail loudly if the port is taken
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -85,8 +88,8 @@ class Mnemo:
 
         if self.with_gateway:
             config = render_config(
-                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", http_host=s.http_host,
-                http_port=s.http_port, grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
+                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", settings=s,
+                grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
                 grpc_port=self.grpc_port,
             )
             self.gateway = Gateway(config)
