@@ -283,7 +283,8 @@ def test_concurrent_stream_and_rpc_limits(tight, fake_llm):
 
 def test_unary_call_without_deadline_is_cut_at_the_default(tight, fake_llm):
     model = f"stall-{uid()}"
-    fake_llm.script(*[Reply(text="too late", delay_s=8.5) for _ in range(3)], model=model)
+    slow = Reply(text="too late", delay_s=8.5)
+    fake_llm.script(slow, Reply(text="next"), slow, slow, model=model)
     with tight.channel() as channel:
         agents = agents_pb2_grpc.AgentServiceStub(channel)
         msgs = messages_pb2_grpc.MessageServiceStub(channel)
@@ -295,6 +296,11 @@ def test_unary_call_without_deadline_is_cut_at_the_default(tight, fake_llm):
         assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert "MNEMO_RPC_TIMEOUT_S" in err.value.details()
         assert 1.5 < time.monotonic() - started < 6
+        # The cut call's run was cancelled: the agent takes the next message at once.
+        started = time.monotonic()
+        reply = msgs.SendMessage(messages_pb2.SendMessageRequest(
+            agent_id=agent.id, messages=[{"role": "user", "content": {"string_value": "again"}}]))
+        assert reply.messages[-1].content.string_value == "next" and time.monotonic() - started < 2
 
     with tight.http() as http:
         agent_id = http.post("/v1/agents", json={"model": f"openai/{model}"}).json()["id"]

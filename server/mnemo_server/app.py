@@ -107,7 +107,8 @@ class Mnemo:
         log.warning(
             "NO PASSWORD SET: this server is unauthenticated. Anyone who can reach %s can read and change "
             "every agent, its memory and secrets, and run tools. Set MNEMO_SERVER_PASSWORD "
-            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine.",
+            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine; docs/security.md lists what an "
+            "unauthenticated server allows.",
             " and ".join(listening),
         )
 
