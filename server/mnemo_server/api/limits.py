@@ -42,9 +42,11 @@ class Limits(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(self._bounded(handler.unary_unary), *args)
 
     def _counted(self, behaviour):
+        """Wraps a streaming handler in one of the same kind: an async generator (yields its
+        responses) or a coroutine (writes them with context.write, as grpc's Health/Watch does)."""
         limits = self
 
-        async def counted(request, context):
+        async def enter(context) -> None:
             if limits.streams >= limits.max_streams:
                 context.set_trailing_metadata((("retry-after", str(RETRY_AFTER_S)),))
                 await context.abort(
@@ -53,16 +55,22 @@ class Limits(grpc.aio.ServerInterceptor):
                     f"retry in {RETRY_AFTER_S} s",
                 )
             limits.streams += 1
+
+        if inspect.isasyncgenfunction(behaviour):
+            async def counted_generator(request, context):
+                await enter(context)
+                try:
+                    async for item in behaviour(request, context):
+                        yield item
+                finally:
+                    limits.streams -= 1
+
+            return counted_generator
+
+        async def counted(request, context):
+            await enter(context)
             try:
-                result = behaviour(request, context)
-                if inspect.isasyncgen(result):
-                    async for item in result:
-                        yield item
-                elif inspect.isawaitable(result):
-                    await result
-                else:  # a plain iterator
-                    for item in result:
-                        yield item
+                return await behaviour(request, context)
             finally:
                 limits.streams -= 1
 
