@@ -204,8 +204,10 @@ def test_configured_origin_gets_cors_answers(tight):
     with tight.http() as http:
         r = http.options("/v1/agents", headers={
             "origin": "https://app.example.com", "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type"})
+            "access-control-request-headers": "authorization, content-type",
+            "access-control-request-private-network": "true"})
         assert r.status_code == 200, r.text
+        assert r.headers["access-control-allow-private-network"] == "true"
         assert r.headers["access-control-allow-origin"] == "https://app.example.com"
         assert "POST" in r.headers["access-control-allow-methods"]
         assert "authorization" in r.headers["access-control-allow-headers"]

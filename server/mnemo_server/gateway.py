@@ -189,6 +189,9 @@ def _cors_policy(settings: Settings) -> str:
         "expose_headers": "retry-after, content-type",
         "max_age": "600",
         "forward_not_matching_preflights": False,
+        # Chrome asks a public page's permission to reach a loopback or private address (Private
+        # Network Access), as Letta's web ADE does with a local server: granted to these origins.
+        "allow_private_network_access": True,
     }}
     return "typed_per_filter_config: " + json.dumps(policy)
 
