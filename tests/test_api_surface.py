@@ -172,6 +172,12 @@ def test_message_routes_take_larger_bodies(http):
     for path in ("messages", "messages/stream", "messages/async"):
         r = http.post(f"/v1/agents/{missing}/{path}", json={"messages": [{"role": "user", "content": text}]})
         assert_json_error(r, 404, "not found")  # got past the gateway's cap to the server
+    for path in ("/v1/chat/completions", f"/v1/voice-beta/{missing}/chat/completions"):
+        for stream in (False, True):
+            r = http.post(path, json={"model": missing, "stream": stream,
+                                      "messages": [{"role": "user", "content": text}]})
+            assert r.status_code in (400, 404), (path, stream, r.status_code, r.text[:300])
+            assert r.json()["detail"]
     huge = "x" * (8 * 1024 * 1024 + 1)
     r = http.post(f"/v1/agents/{missing}/messages", json={"messages": [{"role": "user", "content": huge}]})
     assert_json_error(r, 413, "MNEMO_MAX_MESSAGE_BODY_BYTES")
