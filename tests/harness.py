@@ -39,6 +39,8 @@ class Stack:
     env: dict[str, str]
     process: subprocess.Popen | None = None
     log_lines: list[str] = field(default_factory=list)
+    # (uid, gid) to run the server as, through setpriv (the tests run as root)
+    run_as: tuple[int, int] | None = None
 
     @property
     def grpc_target(self) -> str:
@@ -55,8 +57,13 @@ class Stack:
         return httpx.Client(base_url=self.http_base, timeout=30, **kwargs)
 
     def start(self, timeout_s: float = 90) -> Stack:
+        command = [sys.executable, "-m", "mnemo_server", "run"]
+        if self.run_as is not None:
+            uid, gid = self.run_as
+            os.chown(self.data_dir, uid, gid)
+            command = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", *_user_python(uid, gid)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mnemo_server", "run"], cwd=ROOT, env=self.env,
+            command, cwd=ROOT, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         ready = threading.Event()
@@ -89,8 +96,45 @@ class Stack:
         return "\n".join(self.log_lines)
 
 
+UNPRIVILEGED_USER = "mnemo-test"
+# The test interpreter may live where another user cannot go (pyenv under
+# /root): a system interpreter of the same version, with this environment's
+# packages (site-packages is in the checkout, readable by all).
+_BOOT = ("import runpy, site, sys; site.addsitedir(sys.argv.pop(1)); "
+         "runpy.run_module('mnemo_server', run_name='__main__')")
+
+
+def _user_python(uid: int, gid: int) -> list[str]:
+    import sysconfig
+
+    packages = sysconfig.get_paths()["purelib"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}", os.path.realpath(sys.executable)):
+        done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", candidate,
+                               "-c", "pass"], capture_output=True)
+        if done.returncode == 0:
+            return [candidate, "-c", _BOOT, packages, "run"]
+    raise RuntimeError(f"no {version} the user {uid} can run")
+
+
+def unprivileged_user() -> tuple[int, int] | None:
+    """(uid, gid) of an ordinary user to run a second server as: `mnemo-test`,
+    created when missing. None when the tests do not run as root."""
+    import pwd
+
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        UNPRIVILEGED_USER], check=True)
+        entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
 def make_stack(*, llm_base_url: str | None, extra_env: dict[str, str] | None = None,
-               data_dir: Path | None = None) -> Stack:
+               data_dir: Path | None = None, run_as: tuple[int, int] | None = None) -> Stack:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mnemo-test-"))
     grpc_port, http_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MNEMO_", "LETTA_", "OPENAI_", "ANTHROPIC_"))}
@@ -103,5 +147,7 @@ def make_stack(*, llm_base_url: str | None, extra_env: dict[str, str] | None = N
             OPENAI_API_KEY="test-key", OPENAI_BASE_URL=f"{llm_base_url}/v1",
             ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL=llm_base_url,
         )
+    if run_as is not None:
+        env["HOME"] = env["TMPDIR"] = str(data_dir)  # pgserver locks $TMPDIR/.lockfile, root's here
     env.update(extra_env or {})
-    return Stack(grpc_port=grpc_port, http_port=http_port, data_dir=data_dir, env=env)
+    return Stack(grpc_port=grpc_port, http_port=http_port, data_dir=data_dir, env=env, run_as=run_as)

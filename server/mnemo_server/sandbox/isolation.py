@@ -102,8 +102,11 @@ def tmp_size_bytes() -> int:
 
 @functools.cache
 def bwrap_path() -> str | None:
+    """MNEMO_BWRAP, else ``bwrap`` on PATH or in /usr/bin; None when there is
+    no such executable."""
     configured = os.environ.get("MNEMO_BWRAP", "").strip()
-    return configured or shutil.which("bwrap") or (("/usr/bin/bwrap") if os.path.exists("/usr/bin/bwrap") else None)
+    found = configured or shutil.which("bwrap") or "/usr/bin/bwrap"
+    return found if os.path.isfile(found) and os.access(found, os.X_OK) else None
 
 
 @functools.cache
@@ -133,11 +136,11 @@ def _mounts(python: str) -> list[str]:
         path = f"/etc/{name}"
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
-    for path in _interpreter_dirs(python):
-        args += ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmp_size_bytes()), "--perms", "1777", "--tmpfs", WORKDIR,
-             "--remount-ro", "/"]
+             "--size", str(tmp_size_bytes()), "--perms", "1777", "--tmpfs", WORKDIR]
+    for path in _interpreter_dirs(python):  # after the tmpfs: an interpreter may live under /tmp
+        args += ["--ro-bind", path, path]
+    args += ["--remount-ro", "/"]
     return args
 
 
