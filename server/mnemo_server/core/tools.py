@@ -16,6 +16,7 @@ from ..ids import new_id
 from ..sandbox import ToolRun, default_limits, run_tool
 from ..sandbox.agent_tools import SERVER_PARAMS, function_name, prepare_agent_tool, run_agent_tool
 from ..sandbox.process import sandbox_status
+from ..sandbox.redact import Redactor
 from ..storage import convert
 from ..storage import tools as store
 from ..storage.paging import page_from
@@ -305,11 +306,15 @@ class Tools:
         limits = default_limits().with_timeout(
             request.timeout_seconds if request.HasField("timeout_seconds") else None)
         await _require_sandbox()
+        # The tool gets the request's env_vars and nothing else (no agent's
+        # secrets, nothing of the server's environment); their values are
+        # redacted from what it returns.
+        env = dict(request.env_vars)
         run = await run_tool(
-            request.source_code, function, args, env=dict(request.env_vars), agent_state=None, limits=limits,
+            request.source_code, function, args, env=env, agent_state=None, limits=limits,
             pip_requirements=[r["name"] + (f"=={r['version']}" if r.get("version") else "") for r in requirements],
         )
-        return execution_result(run)
+        return execution_result(Redactor(env).run(run))
 
     async def run_for_agent(self, request: tools_pb2.RunAgentToolRequest, secret_box: Any,
                             ) -> tools_pb2.ToolExecutionResult:
