@@ -98,23 +98,36 @@ class Stack:
 
 UNPRIVILEGED_USER = "mnemo-test"
 # The test interpreter may live where another user cannot go (pyenv under
-# /root): a system interpreter of the same version, with this environment's
-# packages (site-packages is in the checkout, readable by all).
-_BOOT = ("import runpy, site, sys; site.addsitedir(sys.argv.pop(1)); "
-         "runpy.run_module('mnemo_server', run_name='__main__')")
+# /root): a virtualenv of the system interpreter of the same version, readable
+# by all, whose path file adds this checkout's server and client and this
+# environment's packages (site-packages is readable by all).
+_user_venv: Path | None = None
 
 
 def _user_python(uid: int, gid: int) -> list[str]:
+    global _user_venv
     import sysconfig
 
-    packages = sysconfig.get_paths()["purelib"]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}", os.path.realpath(sys.executable)):
-        done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", candidate,
-                               "-c", "pass"], capture_output=True)
-        if done.returncode == 0:
-            return [candidate, "-c", _BOOT, packages, "run"]
-    raise RuntimeError(f"no {version} the user {uid} can run")
+    if _user_venv is None:
+        for base in (f"/usr/bin/{version}", f"/usr/local/bin/{version}", os.path.realpath(sys.executable)):
+            done = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", "--", base,
+                                   "-c", "pass"], capture_output=True)
+            if done.returncode == 0:
+                break
+        else:
+            raise RuntimeError(f"no {version} the user {uid} can run")
+        venv = Path(tempfile.mkdtemp(prefix="mnemo-user-venv-"))
+        venv.chmod(0o755)
+        subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+        site = venv / "lib" / version / "site-packages"
+        (site / "mnemo_test_paths.pth").write_text("\n".join([
+            str(ROOT / "server"), str(ROOT / "clients" / "python" / "src"), sysconfig.get_paths()["purelib"]]) + "\n")
+        for path in [venv, *venv.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
+        _user_venv = venv
+    return [str(_user_venv / "bin" / "python"), "-m", "mnemo_server", "run"]
 
 
 def unprivileged_user() -> tuple[int, int] | None:
