@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import functools
 import json
@@ -392,6 +393,11 @@ class _Pool:
 
 
 _POOL = _Pool()
+# Sandboxes are started from these threads only: bwrap's --die-with-parent
+# kills a sandbox when the *thread* that started it ends, and the threads of an
+# event loop's default executor end with the loop. These live as long as the
+# process (and the sandboxes die with it).
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mnemo-sandbox-spawn")
 
 
 def pool_size() -> int:
@@ -525,9 +531,9 @@ async def run_tool(
             size = pool_size() if limits == default_limits() else 0
             child = _POOL.take(key) if size else None
             if child is None:
-                child = await loop.run_in_executor(None, _spawn, *key)
+                child = await loop.run_in_executor(_SPAWNER, _spawn, *key)
             if size:
-                loop.run_in_executor(None, _POOL.fill, key, size)
+                loop.run_in_executor(_SPAWNER, _POOL.fill, key, size)
         except Exception as exc:  # noqa: BLE001 - reported as the call's error
             log.exception("could not start the tool sandbox")
             return _error_run(function_name, "SandboxError", f"could not start the sandbox: {exc}")
