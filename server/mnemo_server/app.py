@@ -21,6 +21,7 @@ from .api.limits import Limits
 from .api.servicers import register_all
 from .config import Settings
 from .gateway import Gateway, render_config
+from .sandbox.process import sandbox_status, sandbox_summary
 from .services import Services
 from .storage.database import EmbeddedPostgres, make_engine, migrate, normalise_url
 
@@ -98,6 +99,9 @@ class Mnemo:
                 raise RuntimeError(f"the gateway did not open {s.http_host}:{s.http_port}")
         if not s.server_password:
             self._warn_unauthenticated()
+        self.sandbox_problem = await asyncio.to_thread(sandbox_status)
+        if self.sandbox_problem:
+            log.warning("CUSTOM TOOLS ARE DISABLED: %s. Built-in tools still work.", self.sandbox_problem)
 
     def _warn_unauthenticated(self) -> None:
         s = self.settings
@@ -125,6 +129,8 @@ class Mnemo:
         database = "external (MNEMO_DATABASE_URL)" if s.database_url else f"embedded, {s.data_dir / 'pgdata'}"
         lines.append(f"  Database: {database}")
         lines.append(f"  Default model: {self.services.catalog.default_model_handle()}")
+        problem = getattr(self, "sandbox_problem", None)
+        lines.append(f"  Tool sandbox: {'DISABLED: ' + problem if problem else sandbox_summary()}")
         return "\n".join(lines)
 
     async def stop(self) -> None:
