@@ -428,3 +428,15 @@ def test_the_grpc_contract(fake_llm, rest, channel):
     with pytest.raises(grpc.RpcError) as err:
         jobs.GetJob(jobs_pb2.GetJobRequest())
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "job_id" in err.value.details()
+
+
+def test_batches_take_the_message_body_cap(rest):
+    """A batch carries many agents' messages: it has the message routes' cap
+    (MNEMO_MAX_MESSAGE_BODY_BYTES, 8 MiB), not the 1 MiB default."""
+    missing = "agent-00000000-0000-4000-8000-000000000000"
+    text = "x" * (2 * 1024 * 1024)
+    rest.post("/v1/messages/batches", {"requests": [{"agent_id": missing, "input": text}]},
+              expect=404, contains="requests[0].agent_id")  # got past the gateway to the server
+    huge = "x" * (8 * 1024 * 1024 + 1)
+    rest.post("/v1/messages/batches", {"requests": [{"agent_id": missing, "input": huge}]},
+              expect=413, contains="MNEMO_MAX_MESSAGE_BODY_BYTES")
