@@ -49,7 +49,7 @@ from .compaction import CompactionError, Compactor
 from .inputs import Answers
 from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
 from .rules import ToolRulesSolver
-from .tool_exec import EXECUTORS, ToolContext, ToolFailure
+from .tool_exec import EXECUTORS, StepWrite, ToolContext, ToolFailure
 from .views import SEND_MESSAGE, ViewOptions, otid, views
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,9 @@ class TurnRequest:
     client_tools: list[turns.ToolInfo] = field(default_factory=list)
     # The agent's state, when it was read together with taking the agent.
     state: turns.TurnState | None = None
+    # Whether `inputs` were stored with the run's start (core.runs); the first
+    # step commit writes them again, in their processing order.
+    inputs_stored: bool = False
 
 
 @dataclass
@@ -109,6 +112,7 @@ class _Step:
     assistant: Message | None = None
     tool_messages: list[Message] = field(default_factory=list)
     edited_blocks: dict[str, BlockState] = field(default_factory=dict)
+    writes: list[StepWrite] = field(default_factory=list)  # tools' side effects, committed with the step
     tool_ms: float = 0.0
 
 
@@ -137,6 +141,7 @@ class _Turn:
         self.context_tokens = 0
         self.started = time.monotonic()
         self.first_event_ms: float | None = None
+        self.stored_inputs = {m.id for m in request.inputs} if request.inputs_stored else set()
 
     # -- setup ----------------------------------------------------------------
 
@@ -390,6 +395,9 @@ class _Turn:
         cancelled = asyncio.ensure_future(self.request.cancel.wait())
         try:
             await asyncio.wait({answer, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            answer.cancel()  # the provider request ends with us; it must not run on (and be billed)
+            raise
         finally:
             cancelled.cancel()
         if not answer.done():
@@ -595,7 +603,11 @@ class _Turn:
                 return "success", output, [], []
             run = EXECUTORS.get(name)
             if run is not None:
-                return "success", await run(self.tool_context, args), [], []
+                try:
+                    return "success", await run(self.tool_context, args), [], []
+                finally:
+                    step.writes.extend(self.tool_context.writes)
+                    self.tool_context.writes.clear()
             if self.tools[name].tool_type == "custom":
                 # In a separate, sandboxed process (see sandbox/).
                 return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box)
@@ -667,13 +679,17 @@ class _Turn:
         final = self._final_values(stop_reason) if stop_reason is not None else None
         if final is not None and self.state.agent.get("message_buffer_autoclear"):
             in_context_ids = in_context_ids[:1]
+        adopted = [m.id for m in to_insert if m.id in self.stored_inputs]
         write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
-                     step=step_row, message_ids=in_context_ids, system_update=system, final=final)
-        if not step.edited_blocks:
+                     step=step_row, message_ids=in_context_ids, system_update=system, final=final,
+                     adopted_ids=adopted)
+        if not step.edited_blocks and not step.writes:
             async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
                 await turns.commit_step(conn, **write)
         else:
             async with transaction(self.loop.engine) as conn:
+                for side_effect in step.writes:
+                    await side_effect.write(conn)
                 for label, block in step.edited_blocks.items():
                     current = await block_store.get(conn, block.id, for_update=True)
                     if current is None:
@@ -683,8 +699,12 @@ class _Turn:
                     except MnemoError as exc:  # validated already; a concurrent change may conflict
                         log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
                 await turns.commit_step(await turns.driver_of(conn), **write)
+        for side_effect in step.writes:
+            if side_effect.after is not None:
+                side_effect.after()
         self.in_context = in_context
         self.message_count += len(to_insert)
+        self.stored_inputs.difference_update(adopted)
 
     async def _commit(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                       response: LLMResponse, llm_ms: float, stop_reason: str | None) -> None:

@@ -151,6 +151,16 @@ async def sweep(conn: AsyncConnection, *, stale_s: float, retention_hours: float
     return [(r.id, r.agent_id) for r in dead]
 
 
+async def held_by(conn: AsyncConnection, server_id: str) -> list[tuple[str, str]]:
+    """(run, agent) pairs of the agents this server holds, locked until the
+    transaction ends (so none of these runs can end or start meanwhile)."""
+    rows = (await conn.execute(text("""
+        SELECT active_run_id, id FROM agents WHERE active_owner = :owner AND active_run_id IS NOT NULL
+        FOR UPDATE
+    """), {"owner": server_id})).all()
+    return [(r[0], r[1]) for r in rows]
+
+
 async def forget_server(conn: AsyncConnection, server_id: str) -> None:
     await conn.execute(text("DELETE FROM servers WHERE id = :id"), {"id": server_id})
 

@@ -80,6 +80,8 @@ agents = Table(
     Index("agents_name", "name"),
     Index("agents_project_id", "project_id"),
     Index("agents_tags", "tags", postgresql_using="gin"),
+    # The agents a server holds (its orphan check, runs/coordinator.py).
+    Index("agents_active_owner", "active_owner", postgresql_where=text("active_owner IS NOT NULL")),
 )
 
 blocks = Table(
@@ -207,7 +209,8 @@ identity_blocks = Table(
 )
 
 # Every message ever exchanged (recall memory). `seq` is a global, monotonic
-# order; `text` is the plain text used for search.
+# order (an input stored with its run gets a new seq when the run processes it,
+# so history is in processing order); `text` is the plain text used for search.
 messages = Table(
     "messages",
     metadata,
@@ -231,6 +234,8 @@ messages = Table(
     Index("messages_seq", "seq", unique=True),
     Index("messages_agent_seq", "agent_id", "seq"),
     Index("messages_run_id", "run_id"),
+    # One message per otid and agent: a retried send is recognised (core/runs.py).
+    Index("messages_agent_otid", "agent_id", "otid", unique=True),
     # Full-text search for conversation_search (storage/messages.py MESSAGE_TSV
     # is the same expression).
     Index("messages_text_fts", text("to_tsvector('english'::regconfig, left(text, 100000))"),

@@ -1,0 +1,34 @@
+"""Durable runs: a message's otid is unique per agent (a retried send is
+recognised, not stored twice), and servers find the agents they hold.
+
+Existing duplicates of an (agent, otid) pair keep the otid on their first
+message only; later ones lose it (their ids, contents and order are kept).
+
+Revision ID: 0006
+Revises: 0005
+"""
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        UPDATE messages SET otid = NULL WHERE id IN (
+            SELECT id FROM (
+                SELECT id, row_number() OVER (PARTITION BY agent_id, otid ORDER BY seq) AS n
+                FROM messages WHERE otid IS NOT NULL
+            ) ranked WHERE n > 1)
+        """
+    )
+    op.execute("CREATE UNIQUE INDEX messages_agent_otid ON messages (agent_id, otid)")
+    op.execute("CREATE INDEX agents_active_owner ON agents (active_owner) WHERE active_owner IS NOT NULL")
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX agents_active_owner")
+    op.execute("DROP INDEX messages_agent_otid")
