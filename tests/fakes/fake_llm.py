@@ -102,7 +102,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     reasoning: str | None = None  # OpenAI: reasoning_content; Anthropic: thinking block
     error: Error | None = None
-    delay_s: float = 0.0  # wait before answering (never blocks other requests)
+    delay_s: float = 0.0  # wait before answering (never blocks other requests); a stall
+    drop_after_events: int | None = None  # streamed: hang up (no end) after this many SSE events
     stream_chunks: int | None = None  # deltas per streamed string (default 4)
     chunk_delay_s: float = 0.0  # wait between streamed events
     finish_reason: str | None = None  # override, OpenAI vocabulary (mapped for Anthropic)
@@ -121,6 +122,8 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     body: Any
     received_at: float = field(default_factory=time.time)
+    # The client hung up before the answer was sent (e.g. it cancelled the call while the reply was delayed).
+    disconnected: bool = False
 
     @property
     def model(self) -> str | None:
@@ -400,7 +403,7 @@ class FakeLLM:
             raw = await reader.readexactly(int(headers.get("content-length") or 0))
         conn = headers.get("connection", "").lower()
         keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-        await self._dispatch(writer, method, target.split("?", 1)[0], headers, raw, keep_alive)
+        await self._dispatch(writer, method, target.split("?", 1)[0], headers, raw, keep_alive, reader)
         await writer.drain()
         return keep_alive
 
@@ -457,6 +460,10 @@ class FakeLLM:
             "content-type": "text/event-stream; charset=utf-8",
             "cache-control": "no-cache", "transfer-encoding": "chunked"})
         chunks = [b"%x\r\n%s\r\n" % (len(event), event) for event in events]
+        if reply.drop_after_events is not None:
+            writer.write(b"".join([head, *chunks[:reply.drop_after_events]]))
+            await writer.drain()
+            raise ConnectionError("hanging up mid-stream, as scripted")
         if not reply.chunk_delay_s:
             writer.write(b"".join([head, *chunks, b"0\r\n\r\n"]))
             return
@@ -470,7 +477,8 @@ class FakeLLM:
     # ------------------------------------------------------------------ routing & endpoints
 
     async def _dispatch(self, writer: asyncio.StreamWriter, method: str, path: str,
-                        headers: dict[str, str], raw: bytes, keep_alive: bool) -> None:
+                        headers: dict[str, str], raw: bytes, keep_alive: bool,
+                        reader: asyncio.StreamReader | None = None) -> None:
         route = path.rstrip("/")
         while route == "/v1" or route.startswith("/v1/"):  # accept /v1, /v1/v1 or no prefix
             route = route[3:]
@@ -484,8 +492,9 @@ class FakeLLM:
             body, bad_json = (json.loads(raw) if raw else None), False
         except ValueError:
             body, bad_json = None, True
+        record = RecordedRequest(method, path, endpoint, api, headers, body)
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, endpoint, api, headers, body))
+            self._requests.append(record)
 
         try:
             if bad_json:
@@ -501,7 +510,7 @@ class FakeLLM:
             elif endpoint == "embeddings":
                 self._send_json(writer, 200, self._embeddings(body), api, keep_alive)
             else:
-                await self._generate(writer, api, body, keep_alive)
+                await self._generate(writer, api, body, keep_alive, reader, record)
         except _HTTPError as exc:
             self._send_error(writer, exc.error, api, keep_alive)
         except ConnectionError:
@@ -549,13 +558,28 @@ class FakeLLM:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     async def _generate(self, writer: asyncio.StreamWriter, api: str, body: dict[str, Any],
-                        keep_alive: bool) -> None:
+                        keep_alive: bool, reader: asyncio.StreamReader | None = None,
+                        record: RecordedRequest | None = None) -> None:
         required = ("model", "messages", "max_tokens") if api == "anthropic" else ("model", "messages")
         for name in required:
             if body.get(name) in (None, "", []):
                 raise _HTTPError(Error(400, f"{name}: field required"))
         reply = self._next_reply(body)
-        if reply.delay_s:
+        if reply.delay_s and reader is not None:
+            # Stall, noticing a client that hangs up meanwhile (it sends
+            # nothing else on this connection until it has the answer).
+            eof = asyncio.ensure_future(reader.read(1))
+            done, _ = await asyncio.wait({eof}, timeout=reply.delay_s)
+            if eof in done:
+                if record is not None:
+                    record.disconnected = True
+                raise ConnectionError("the client hung up while the reply was delayed")
+            eof.cancel()
+            try:
+                await eof  # the reader must be free before the next request is read
+            except asyncio.CancelledError:
+                pass
+        elif reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.error is not None:
             raise _HTTPError(reply.error)

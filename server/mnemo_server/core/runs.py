@@ -139,6 +139,7 @@ class Runs:
             raise Busy(f"agent '{turn.agent_id}' is busy with run '{row.busy_with}'; retry later, or send with "
                        "if_busy='queue' to wait for it")
         turn.inputs_stored = True
+        turn.inputs_queued = row.status == "created"
         turn.state = row.state  # read with the claim; None when queued
         return Started(turn.run_id, queued=row.status == "created")
 

@@ -91,6 +91,9 @@ class TurnRequest:
     # Whether `inputs` were stored with the run's start (core.runs); the first
     # step commit writes them again, in their processing order.
     inputs_stored: bool = False
+    # Whether the run waited in the agent's queue (its stored inputs then move
+    # to where the run is processed, see storage/turns.py _COMMIT).
+    inputs_queued: bool = False
 
 
 @dataclass
@@ -679,10 +682,15 @@ class _Turn:
         final = self._final_values(stop_reason) if stop_reason is not None else None
         if final is not None and self.state.agent.get("message_buffer_autoclear"):
             in_context_ids = in_context_ids[:1]
-        adopted = [m.id for m in to_insert if m.id in self.stored_inputs]
+        stored = [m.id for m in to_insert if m.id in self.stored_inputs]
+        if self.request.inputs_queued:  # written again, to move to where they are processed
+            adopted, stamped = stored, []
+        else:  # in place already: they only get the step's id
+            adopted, stamped = [], stored
+            to_insert = [m for m in to_insert if m.id not in self.stored_inputs]
         write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
                      step=step_row, message_ids=in_context_ids, system_update=system, final=final,
-                     adopted_ids=adopted)
+                     adopted_ids=adopted, stamped_ids=stamped)
         if not step.edited_blocks and not step.writes:
             async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
                 await turns.commit_step(conn, **write)
@@ -703,8 +711,8 @@ class _Turn:
             if side_effect.after is not None:
                 side_effect.after()
         self.in_context = in_context
-        self.message_count += len(to_insert)
-        self.stored_inputs.difference_update(adopted)
+        self.message_count += len(to_insert) + len(stamped)
+        self.stored_inputs.difference_update(stored)
 
     async def _commit(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                       response: LLMResponse, llm_ms: float, stop_reason: str | None) -> None:

@@ -125,10 +125,11 @@ LEFT JOIN LATERAL (SELECT {_STATE_COLUMNS} FROM agents ag
 # Fenced: it writes only while run $11 still holds agent $10 (`held`); a run
 # that lost the agent (its server stalled past the stale threshold and another
 # took over) writes nothing, and `held` comes back 0. The input messages
-# stored with the run's start ($16) join the step: they are written again, in
-# order, with the step's messages (`d` then `m`, which waits for `d`), so they
-# get the step's id and a new `seq`: history shows them where they were
-# processed, not where they waited in the queue.
+# stored with the run's start join the step: they get its id ($17 lists them);
+# those of a run that waited in the queue ($16) are written again, in order,
+# with the step's messages (`d` then `m`, which waits for `d`), so they get a
+# new `seq`: history shows them where they were processed, not where they
+# waited.
 _COMMIT = f"""
 WITH held AS (SELECT 1 FROM agents WHERE id = $10 AND active_run_id = $11 FOR UPDATE),
 d AS (DELETE FROM messages WHERE id = ANY($16::text[]) AND EXISTS (SELECT 1 FROM held) RETURNING 1),
@@ -136,6 +137,10 @@ m AS (
     INSERT INTO messages ({_MESSAGE_COLUMNS})
     SELECT {_MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x({_MESSAGE_RECORD})
     WHERE EXISTS (SELECT 1 FROM held) AND (SELECT count(*) FROM d) >= 0
+    RETURNING 1
+),
+stamp AS (
+    UPDATE messages SET step_id = $18 WHERE id = ANY($17::text[]) AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
 s AS (
@@ -275,10 +280,13 @@ async def commit_step(
     system_update: Message | None = None,
     final: dict[str, Any] | None = None,
     adopted_ids: Sequence[str] = (),
+    stamped_ids: Sequence[str] = (),
 ) -> None:
     """Writes one step. `final` (stop_reason, run status, usage, ttft_ms,
     duration_ms) ends the run and releases the agent in the same statement.
-    `adopted_ids`: those of `new_messages` stored with the run's start already.
+    `adopted_ids`: those of `new_messages` stored with the run's start already
+    (written again, with a new seq); `stamped_ids`: inputs stored with the run's
+    start that stay where they are and only get the step's id.
     Raises Fenced, having written nothing, if the run no longer holds the agent."""
     final = final or {}
     row = await conn.fetchrow(
@@ -289,7 +297,7 @@ async def commit_step(
         system_update.search_text() if system_update is not None else None,
         system_update.id if system_update is not None else None,
         list(message_ids),
-        len(new_messages),
+        len(new_messages) + len(stamped_ids),
         final.get("stop_reason"),
         final.get("duration_ms"),
         agent_id,
@@ -299,6 +307,8 @@ async def commit_step(
         json.dumps(final.get("usage") or {}),
         final.get("ttft_ms"),
         list(adopted_ids),
+        list(stamped_ids),
+        step["id"] if step is not None else None,
     )
     if not row["held"]:
         raise Fenced(agent_id, run_id)
