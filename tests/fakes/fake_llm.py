@@ -234,6 +234,8 @@ class FakeLLM:
         # Answer when no scripted reply matches: a Reply, a callable taking the parsed
         # request body and returning a Reply, or None for the "echo: ..." reply.
         self.default: Reply | Callable[[dict[str, Any]], Reply] | None = None
+        # Embedding requests whose input contains a key stall that many seconds.
+        self.embedding_stalls: dict[str, float] = {}
         self._lock = threading.RLock()  # re-entrant: `match` callables may inspect the server
         self._script: list[_Scripted] = []
         self._requests: list[RecordedRequest] = []
@@ -508,6 +510,10 @@ class FakeLLM:
             elif not isinstance(body, dict):
                 raise _HTTPError(Error(400, "request body must be a JSON object"))
             elif endpoint == "embeddings":
+                text = json.dumps(body.get("input"))
+                stall = max((s for key, s in dict(self.embedding_stalls).items() if key in text), default=0.0)
+                if stall:
+                    await asyncio.sleep(stall)
                 self._send_json(writer, 200, self._embeddings(body), api, keep_alive)
             else:
                 await self._generate(writer, api, body, keep_alive, reader, record)

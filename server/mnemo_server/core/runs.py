@@ -153,7 +153,8 @@ class Runs:
                 turn.cancel = cancel
                 return await self.loop.run(turn, sink)
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(turn, "cancelled", "cancelled", "the server is shutting down"))
+            await asyncio.shield(self._end(turn, "cancelled", "cancelled",
+                                           turn.cancel_reason or "the server is shutting down"))
             raise
         except Fenced as exc:
             log.warning("%s", exc)
@@ -180,6 +181,7 @@ class Runs:
 
     def abandon(self, turn: TurnRequest, task: asyncio.Task) -> None:
         """The client of a foreground run left: cancel the run (see `foreground`)."""
+        turn.cancel_reason = "the client went away"
         if turn.cancel is not None:
             turn.cancel.set()  # the loop cancels the provider request and commits the cancel
             self.coordinator.adopt(task)

@@ -80,6 +80,8 @@ class TurnRequest:
     run_id: str = field(default_factory=lambda: new_id("run"))
     # Set by the run's coordinator when the run is cancelled.
     cancel: asyncio.Event | None = None
+    # Why, when it was not a cancel request (e.g. "the client went away").
+    cancel_reason: str | None = None
     # Whether this turn's last commit also ends its run and releases the agent.
     owns_run: bool = True
     # The answer to a pending approval request, if this request is one.
@@ -357,7 +359,9 @@ class _Turn:
             except _Cancelled:
                 stop_reason = "cancelled"
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
-                                           "cancelled while waiting for the model", status="cancelled")
+                                           f"cancelled while waiting for the model"
+                                           f"{': ' + self.request.cancel_reason if self.request.cancel_reason else ''}",
+                                           status="cancelled")
                 break
             except LLMError as exc:
                 log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)

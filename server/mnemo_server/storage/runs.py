@@ -16,6 +16,7 @@ from typing import Any
 
 from mnemo.v1 import messages_pb2, runs_pb2
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import convert
@@ -169,7 +170,8 @@ async def forget_server(conn: AsyncConnection, server_id: str) -> None:
 
 async def append_events(conn: AsyncConnection, run_id: str, events: Sequence[tuple[int, bytes]]) -> None:
     if events:
-        await conn.execute(run_events.insert(), [{"run_id": run_id, "seq": s, "event": e} for s, e in events])
+        await conn.execute(pg_insert(run_events).on_conflict_do_nothing(),
+                           [{"run_id": run_id, "seq": s, "event": e} for s, e in events])
         await conn.execute(text("SELECT pg_notify(:c, :r)"), {"c": RUN_EVENTS_CHANNEL, "r": run_id})
 
 
