@@ -51,8 +51,9 @@ def test_a_server_killed_mid_step_keeps_every_input_and_recovers(fake_llm):
             # A background run, a foreground stream and a step halfway through its tools.
             bg_model, fg_model, tool_model = (f"m-{uid()}" for _ in range(3))
             bg_agent, fg_agent = new_agent(http, bg_model), new_agent(http, fg_model)
-            tool_agent = http.post("/v1/agents", json={"model": f"openai/{tool_model}",
-                                                       "embedding": "openai/text-embedding-3-small"}).json()["id"]
+            tool_agent = http.post("/v1/agents", json={
+                "model": f"openai/{tool_model}", "embedding": "openai/text-embedding-3-small",
+                "tools": ["archival_memory_insert"]}).json()["id"]
             fake_llm.script(Reply(text="never delivered", delay_s=60), model=bg_model)
             fake_llm.script(Reply(text="never streamed", delay_s=60), model=fg_model)
             marker = f"stall-{uid()}"
@@ -169,3 +170,36 @@ def test_a_server_frozen_past_the_stale_threshold_is_fenced(fenced_pair, fake_ll
         # Both servers go on serving the agent.
         assert http_a.post(f"/v1/agents/{agent}/messages", json={"input": "A again"}).json()[
             "messages"][-1]["content"] == "echo: A again"
+
+
+# -- 3. a run whose last commit and end both failed (database restart) is recovered ---------------
+
+
+def test_a_run_lost_in_a_database_restart_is_ended_and_the_agent_freed(fake_llm):
+    folder = Path(tempfile.mkdtemp(prefix="mnemo-restart-db-"))
+    db = EmbeddedPostgres(folder)
+    url = db.start()
+    env = {"MNEMO_DATABASE_URL": url, "MNEMO_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "MNEMO_SERVER_STALE_AFTER_S": STALE_S}
+    stack = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
+    try:
+        model = f"m-{uid()}"
+        with stack.http() as http:
+            agent = new_agent(http, model)
+            fake_llm.script(Reply(text="answered while the database was away", delay_s=3), model=model)
+            run = http.post(f"/v1/agents/{agent}/messages/async", json={"input": "during the outage"}).json()
+            wait_for(lambda: fake_llm.last_request(model=model) is not None)
+            db.stop()  # the step's commit and the run's end both fail
+            time.sleep(5)
+            assert db.start() == url
+            # Its own server notices it holds the agent for a run it no longer runs.
+            lost = ended(http, run["id"])
+            assert lost["status"] == "failed" and "lost track" in json.dumps(lost["metadata"])
+            assert history(http, agent) == [("user_message", "during the outage", run["id"])]
+            reply = http.post(f"/v1/agents/{agent}/messages", json={"input": "after the outage"})
+            assert reply.status_code == 200 and reply.json()["messages"][-1]["content"] == "echo: after the outage"
+    finally:
+        stack.stop()
+        shutil.rmtree(stack.data_dir, ignore_errors=True)
+        db.stop()
+        shutil.rmtree(folder, ignore_errors=True)
