@@ -12,7 +12,7 @@ from tests.util import tool_source, uid
 
 @pytest.fixture(scope="module")
 def client(stack) -> Letta:
-    with Letta(base_url=stack.http_base, max_retries=0, timeout=30) as sdk:
+    with Letta(base_url=stack.http_base, max_retries=0, timeout=30, _strict_response_validation=True) as sdk:
         yield sdk
 
 
@@ -178,3 +178,34 @@ def test_error_mapping(client):
         client.blocks.create(label="", value="x")
     with pytest.raises(letta_client.NotFoundError):
         client.blocks.update("block-nope", value="x")
+
+
+def test_offline_model_validates_strictly(client, stack):
+    """The client fixture validates every response against the SDK's own
+    types (`_strict_response_validation`): the offline model's configuration,
+    the model list and a finished run's timings all pass it."""
+    offline = [m for m in client.models.list() if m.handle == "mnemo/offline-dev"]
+    assert len(offline) == 1
+    assert offline[0].provider_type == "letta" and offline[0].api_model_endpoint_type == "openai"
+    agent = client.agents.create(model="mnemo/offline-dev", include_base_tools=False)
+    assert agent.llm_config.api_model_endpoint_type == "openai" and agent.llm_config.provider_name == "mnemo"
+    response = client.agents.messages.create(agent.id, messages=[{"role": "user", "content": "hello there"}])
+    assert any(m.message_type == "assistant_message" for m in response.messages)
+    runs = client.runs.list(agent_id=agent.id)
+    run = client.runs.retrieve(next(iter(runs)).id)
+    assert run.status == "completed"
+    assert run.ttft_ns is None or isinstance(run.ttft_ns, int)
+    assert isinstance(run.total_duration_ns, int) and run.total_duration_ns > 0
+    assert client.agents.retrieve(agent.id).llm_config.api_model_endpoint_type == "openai"
+
+
+def test_former_offline_endpoint_type_is_accepted(client):
+    """An llm_config written with the offline model's former endpoint type
+    ("mnemo") still selects it, and is answered in the current spelling."""
+    agent = client.agents.create(
+        llm_config={"model": "offline-dev", "model_endpoint_type": "mnemo", "context_window": 16000},
+        include_base_tools=False,
+    )
+    assert agent.llm_config.api_model_endpoint_type == "openai" and agent.llm_config.provider_name == "mnemo"
+    response = client.agents.messages.create(agent.id, messages=[{"role": "user", "content": "hi"}])
+    assert any(m.message_type == "assistant_message" for m in response.messages)

@@ -106,3 +106,51 @@ def test_constraints_autogenerate_does_not_compare(migrated):
             assert reflected, f"{table.name}.{constraint.parent.name} has no foreign key in the database"
             wanted = (constraint.ondelete or "NO ACTION").upper()
             assert (reflected[0]["options"].get("ondelete") or "NO ACTION").upper() == wanted, table.name
+
+
+def test_offline_model_configurations_take_letta_vocabulary():
+    """Migration 0006: agents stored with the former endpoint type "mnemo" (a
+    value the official SDKs refuse) are rewritten; others are left alone."""
+    from mnemo_server.storage.database import _upgrade
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mnemo-migrations-"))
+    pg = EmbeddedPostgres(data_dir)
+    try:
+        url = pg.start()
+
+        async def run():
+            engine = make_engine(url, pool_size=1)
+            try:
+                sync_url = engine.url.render_as_string(hide_password=False)
+                await asyncio.to_thread(_upgrade, sync_url, "0005")
+                async with engine.begin() as conn:
+                    for agent_id, llm, emb in (
+                        ("agent-old", '{"model": "offline-dev", "model_endpoint_type": "mnemo", '
+                                      '"provider_name": "mnemo", "context_window": 32000}',
+                         '{"embedding_model": "all-minilm-l6-v2", "embedding_endpoint_type": "mnemo", '
+                         '"handle": "mnemo/all-minilm-l6-v2", "embedding_dim": 384}'),
+                        ("agent-openai", '{"model": "gpt-4o", "model_endpoint_type": "openai", '
+                                         '"provider_name": "openai", "context_window": 32000}', None),
+                    ):
+                        await conn.execute(text(
+                            "INSERT INTO agents (id, name, agent_type, system, llm_config, embedding_config) "
+                            "VALUES (:id, :id, 'letta_v1_agent', '', CAST(:llm AS jsonb), CAST(:emb AS jsonb))"),
+                            {"id": agent_id, "llm": llm, "emb": emb})
+                await migrate(engine)
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(text(
+                        "SELECT id, llm_config, embedding_config FROM agents ORDER BY id"))).all()
+                return {r.id: (r.llm_config, r.embedding_config) for r in rows}
+            finally:
+                await engine.dispose()
+
+        agents = asyncio.run(run())
+    finally:
+        pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    llm, emb = agents["agent-old"]
+    assert llm["model_endpoint_type"] == "openai" and llm["provider_name"] == "mnemo"
+    assert llm["model"] == "offline-dev" and llm["context_window"] == 32000
+    assert emb["embedding_endpoint_type"] == "hugging-face" and emb["embedding_dim"] == 384
+    llm, emb = agents["agent-openai"]
+    assert llm["model_endpoint_type"] == "openai" and llm["provider_name"] == "openai" and emb is None

@@ -333,7 +333,8 @@ def test_server_environment_is_not_visible(stack, rest):
     source = tool_source("peek", body="import os\n    return {k: os.environ.get(k) for k in "
                                       "('OPENAI_API_KEY', 'MNEMO_DATA_DIR', 'MY_VAR', 'LETTA_AGENT_ID')}")
     result = tool_run(rest, {"source_code": source, "args": {}, "env_vars": {"MY_VAR": "given"}})
-    assert result["func_return"] == {"OPENAI_API_KEY": None, "MNEMO_DATA_DIR": None, "MY_VAR": "given",
+    # MY_VAR reached the tool; its value is redacted from the result (sandbox/redact.py).
+    assert result["func_return"] == {"OPENAI_API_KEY": None, "MNEMO_DATA_DIR": None, "MY_VAR": "[REDACTED:MY_VAR]",
                                      "LETTA_AGENT_ID": None}
 
     name = f"peek_{uid()}"
@@ -343,8 +344,8 @@ def test_server_environment_is_not_visible(stack, rest):
                                      "secrets": {"API_TOKEN": "s3cr3t-value"}})
     result = rest.post(f"/v1/agents/{agent['id']}/tools/{name}/run", {"args": {}})
     assert result["status"] == "success", result
-    assert result["func_return"] == {"OPENAI_API_KEY": None, "MNEMO_DATA_DIR": None, "API_TOKEN": "s3cr3t-value",
-                                     "LETTA_AGENT_ID": agent["id"]}
+    assert result["func_return"] == {"OPENAI_API_KEY": None, "MNEMO_DATA_DIR": None,
+                                     "API_TOKEN": "[REDACTED:API_TOKEN]", "LETTA_AGENT_ID": agent["id"]}
 
 
 @pytest.mark.skipif(not ROOT, reason="the server is not root: tools run as its own user and can read its files")

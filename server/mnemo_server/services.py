@@ -13,7 +13,7 @@ from .core.messages import Messages
 from .core.passages import Passages
 from .core.providers import Providers
 from .core.runs import Runs
-from .core.secrets import SecretBox
+from .core.secrets import SecretBox, reencrypt_stored
 from .core.tools import Tools
 from .loop.agent_loop import AgentLoop
 from .providers.embeddings import Embeddings
@@ -44,6 +44,9 @@ class Services:
         self.messages = Messages(engine, self.loop, self.runs)
 
     async def start(self) -> None:
+        # With old keys configured after the current one: re-encrypt what is
+        # stored under them (core/secrets.py).
+        await reencrypt_stored(self.engine, self.secrets)
         await self.driver.start()
         await self.tools.seed_builtins()
         await self.coordinator.start()

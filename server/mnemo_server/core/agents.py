@@ -19,7 +19,7 @@ from ..storage.paging import page_from
 from ..tools.builtin import TERMINAL_BASE_TOOLS, base_tool_names
 from . import blocks as block_rules
 from . import validate
-from .catalog import Catalog
+from .catalog import OFFLINE_ENDPOINT_TYPE, OFFLINE_PROVIDER, Catalog
 from .db import transaction
 from .endpoints import check_embedding_endpoint, check_llm_endpoint
 from .passages import same_space
@@ -88,6 +88,8 @@ class Agents:
             config.CopyFrom(request.llm_config)
             validate.required("llm_config.model", config.model)
             validate.required("llm_config.model_endpoint_type", config.model_endpoint_type)
+            if config.model_endpoint_type == OFFLINE_PROVIDER:  # the offline model's former spelling
+                config.model_endpoint_type, config.provider_name = OFFLINE_ENDPOINT_TYPE, OFFLINE_PROVIDER
             if window is not None:
                 config.context_window = window
             validate.positive("llm_config.context_window", config.context_window or 0)
@@ -183,6 +185,30 @@ class Agents:
             sealed[key] = self.box.seal(value)
         return sealed
 
+    @staticmethod
+    def _tool_secrets(value: dict[str, Any], agent: agents_pb2.Agent) -> dict[str, list[str]] | None:
+        """Checks `tool_secrets` against what the agent has once the request
+        is applied: each name an attached custom tool, each list made of the
+        agent's secret names. None (no tool narrowed) for {}."""
+        tools = {t.name: t for t in agent.tools}
+        keys = {s.key for s in agent.secrets}
+        out: dict[str, list[str]] = {}
+        for name, names in value.items():
+            field = f"tool_secrets.{name}"
+            tool = tools.get(name)
+            if tool is None:
+                raise InvalidArgument(field, f"'{name}' is not a tool attached to this agent")
+            if tool.tool_type != "custom":
+                raise InvalidArgument(field, f"'{name}' is a built-in tool; only custom tools receive secrets")
+            if not isinstance(names, list):
+                raise InvalidArgument(field, "must be a list of secret names")
+            for i, key in enumerate(names):
+                if not isinstance(key, str) or key not in keys:
+                    raise InvalidArgument(f"{field}[{i}]", f"{key!r} is not one of the agent's secrets "
+                                          f"({', '.join(sorted(keys)) or 'it has none'})")
+            out[name] = convert.unique(names)
+        return out or None
+
     # -- agents ---------------------------------------------------------------
 
     async def create(self, request: agents_pb2.CreateAgentRequest) -> agents_pb2.Agent:
@@ -244,7 +270,12 @@ class Agents:
             await tool_store.attach(conn, agent_id, tool_ids)
             await identity_store.link_agent(conn, identity_ids, agent_id)
             await store.replace_secrets(conn, agent_id, sealed)
-            return await self._load(conn, agent_id)
+            agent = await self._load(conn, agent_id)
+            if has("tool_secrets") and request.tool_secrets.fields:
+                narrowed = self._tool_secrets(convert.struct_to_dict(request.tool_secrets), agent)
+                await store.update_fields(conn, agent_id, {"tool_secrets": narrowed})
+                agent = await self._load(conn, agent_id)
+            return agent
 
     async def get(self, agent_id: str) -> agents_pb2.Agent:
         validate.required("agent_id", agent_id)
@@ -336,7 +367,12 @@ class Agents:
                 await identity_store.link_agent(conn, identity_ids, request.agent_id)
             if sealed is not None:
                 await store.replace_secrets(conn, request.agent_id, sealed)
-            return await self._load(conn, request.agent_id)
+            agent = await self._load(conn, request.agent_id)
+            if has("tool_secrets"):
+                narrowed = self._tool_secrets(convert.struct_to_dict(request.tool_secrets), agent)
+                await store.update_fields(conn, request.agent_id, {"tool_secrets": narrowed})
+                agent = await self._load(conn, request.agent_id)
+            return agent
 
     async def delete(self, agent_id: str) -> None:
         validate.required("agent_id", agent_id)

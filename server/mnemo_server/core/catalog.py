@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 OFFLINE_PROVIDER = "mnemo"
 OFFLINE_MODEL = "offline-dev"
 OFFLINE_HANDLE = f"{OFFLINE_PROVIDER}/{OFFLINE_MODEL}"
+# How the offline model presents itself in Letta's vocabulary (the official SDKs
+# accept only their own enum values): it answers in the OpenAI chat shape, from
+# the server itself ("letta" is Letta's provider type for a server's own models).
+# Calls are routed to it by provider_name, never over the network.
+OFFLINE_ENDPOINT_TYPE = "openai"
+OFFLINE_PROVIDER_TYPE = "letta"
+# Provider types whose Letta name differs from their endpoint type.
+_SDK_PROVIDER_TYPE = {OFFLINE_PROVIDER: OFFLINE_PROVIDER_TYPE, "lmstudio": "lmstudio_openai"}
 DEFAULT_CONTEXT_WINDOW = 32_000  # an agent's default window, capped by the model's
 
 # OpenAI-compatible providers reachable by base URL; type -> default base URL.
@@ -64,6 +72,17 @@ class Provider:
     base_url: str | None
     api_key: str | None
     category: str = "base"
+
+
+def is_offline(config: models_pb2.LlmConfig) -> bool:
+    """Whether `config` names the offline model ("mnemo" was its endpoint type
+    before it took Letta's vocabulary; stored configurations may still say so)."""
+    return config.provider_name == OFFLINE_PROVIDER or config.model_endpoint_type == OFFLINE_PROVIDER
+
+
+def sdk_provider_type(provider_type: str) -> str:
+    """The `provider_type` a Letta client expects for one of our provider types."""
+    return _SDK_PROVIDER_TYPE.get(provider_type, provider_type)
 
 
 def context_window_of(provider_type: str, model: str) -> int:
@@ -157,7 +176,8 @@ class Catalog:
             window = min(context_window_limit, max_window)
         configured = self.providers.get(provider)
         config = models_pb2.LlmConfig(
-            model=model, model_endpoint_type=ptype, provider_name=provider,
+            model=model, model_endpoint_type=OFFLINE_ENDPOINT_TYPE if ptype == OFFLINE_PROVIDER else ptype,
+            provider_name=provider,
             provider_category=configured.category if configured else "base",
             context_window=window, handle=handle, put_inner_thoughts_in_kwargs=False,
         )
@@ -182,7 +202,7 @@ class Catalog:
             if reason is not None:
                 raise InvalidArgument(field, f"'{handle}' is not available: {reason}")
             return models_pb2.EmbeddingConfig(
-                embedding_endpoint_type=OFFLINE_PROVIDER, embedding_model=model,
+                embedding_endpoint_type=local_embeddings.LOCAL_ENDPOINT_TYPE, embedding_model=model,
                 embedding_dim=local_embeddings.LOCAL_DIM, embedding_chunk_size=chunk_size or 300, handle=handle,
                 batch_size=32,
             )
@@ -236,10 +256,13 @@ class Catalog:
                 handle = f"{provider.name}/{name}"
                 max_window = (DEFAULT_CONTEXT_WINDOW if provider.provider_type == OFFLINE_PROVIDER
                               else context_window_of(provider.provider_type, name))
+                offline = provider.provider_type == OFFLINE_PROVIDER
                 model = models_pb2.Model(
-                    handle=handle, model=name, name=name, display_name=name, provider_type=provider.provider_type,
+                    handle=handle, model=name, name=name, display_name=name,
+                    provider_type=sdk_provider_type(provider.provider_type),
                     provider_name=provider.name, provider_category=provider.category,
-                    model_endpoint_type=provider.provider_type, context_window=min(max_window, DEFAULT_CONTEXT_WINDOW),
+                    model_endpoint_type=OFFLINE_ENDPOINT_TYPE if offline else provider.provider_type,
+                    context_window=min(max_window, DEFAULT_CONTEXT_WINDOW),
                     max_context_window=max_window, model_type="llm", put_inner_thoughts_in_kwargs=False,
                 )
                 if provider.base_url:
@@ -256,7 +279,7 @@ class Catalog:
             for name in names:
                 out.append(models_pb2.EmbeddingModel(
                     handle=f"{provider.name}/{name}", embedding_model=name, name=name, display_name=name,
-                    provider_type=provider.provider_type, provider_name=provider.name,
+                    provider_type=sdk_provider_type(provider.provider_type), provider_name=provider.name,
                     embedding_endpoint_type=provider.provider_type, embedding_endpoint=provider.base_url,
                     embedding_dim=EMBEDDING_DIMS.get(name, 1536), embedding_chunk_size=300, model_type="embedding",
                 ))
@@ -264,8 +287,8 @@ class Catalog:
             name = local_embeddings.LOCAL_MODEL
             out.append(models_pb2.EmbeddingModel(
                 handle=local_embeddings.LOCAL_HANDLE, embedding_model=name, name=name, display_name=name,
-                provider_type=OFFLINE_PROVIDER, provider_name=OFFLINE_PROVIDER,
-                embedding_endpoint_type=OFFLINE_PROVIDER, embedding_dim=local_embeddings.LOCAL_DIM,
+                provider_type=OFFLINE_PROVIDER_TYPE, provider_name=OFFLINE_PROVIDER,
+                embedding_endpoint_type=local_embeddings.LOCAL_ENDPOINT_TYPE, embedding_dim=local_embeddings.LOCAL_DIM,
                 embedding_chunk_size=300, model_type="embedding",
             ))
         return out

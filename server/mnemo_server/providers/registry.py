@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from mnemo.v1 import models_pb2
 
 from ..config import Settings
-from ..core.catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, OPENAI_COMPATIBLE, Catalog, Provider
+from ..core.catalog import DEFAULT_BASE_URL, OPENAI_COMPATIBLE, Catalog, Provider, is_offline
 from ..core.endpoints import foreign_endpoint
 from .anthropic_messages import AnthropicMessagesClient
 from .base import Delta, LLMClient, LLMError, LLMRequest, LLMResponse, OnDelta
@@ -164,7 +164,7 @@ class ProviderRegistry:
         """The client for `llm_config`; raises LLMError("auth") when its
         provider needs a key that is not configured."""
         etype = llm_config.model_endpoint_type
-        if etype == OFFLINE_PROVIDER:
+        if is_offline(llm_config):
             if self._offline is None:
                 self._offline = RetryingClient(OfflineDevClient(), self._retry)
             return self._offline

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mnemo.v1 import agents_pb2, tools_pb2
@@ -19,6 +19,7 @@ from ..errors import FailedPrecondition, MnemoError, NotFound
 from ..storage import agents as agent_store
 from ..storage import convert
 from .process import SandboxLimits, ToolRun, run_tool
+from .redact import Redactor
 
 # Parameters the server fills in; a caller (or a model) cannot set them.
 SERVER_PARAMS = frozenset({"agent_state"})
@@ -33,6 +34,9 @@ class AgentToolCall:
     function_name: str
     env: dict[str, str]
     agent_state: dict[str, Any]
+    # Replaces the values of all of the agent's secrets (not only those this
+    # tool receives) in what the call returns and prints.
+    redactor: Redactor = field(default_factory=lambda: Redactor({}))
 
 
 def agent_snapshot(agent: agents_pb2.Agent) -> dict[str, Any]:
@@ -82,8 +86,10 @@ def pip_requirement_strings(tool: tools_pb2.Tool) -> list[str]:
 
 async def prepare_agent_tool(engine: AsyncEngine, secret_box: Any, agent_id: str, tool_name: str) -> AgentToolCall:
     """Loads an attached custom tool, the agent's decrypted secrets and its
-    snapshot. Raises NotFound (agent, or tool not attached) or
-    FailedPrecondition (a built-in tool; undecryptable secrets)."""
+    snapshot. The tool receives the secrets its agent's ``tool_secrets`` lists
+    for it, or all of them when it is not listed. Raises NotFound (agent, or
+    tool not attached) or FailedPrecondition (a built-in tool; undecryptable
+    secrets)."""
     async with engine.connect() as conn:
         found = await agent_store.load(conn, [agent_id])
         if not found:
@@ -97,20 +103,35 @@ async def prepare_agent_tool(engine: AsyncEngine, secret_box: Any, agent_id: str
                 f"'{tool_name}' is a built-in tool ({tool.tool_type}); built-in tools run only inside the agent loop"
             )
         sealed = await agent_store.secrets(conn, agent_id)
-    env = {key: secret_box.open(value) for key, value in sealed.items()} if sealed else {}
+    secrets = {key: secret_box.open(value) for key, value in sealed.items()} if sealed else {}
+    allowed = tool_secret_names(agent, tool.name)
+    env = dict(secrets) if allowed is None else {k: v for k, v in secrets.items() if k in allowed}
     env.update(LETTA_AGENT_ID=agent.id, MNEMO_AGENT_ID=agent.id, LETTA_TOOL_ID=tool.id, MNEMO_TOOL_ID=tool.id)
     if agent.HasField("project_id"):
         env["LETTA_PROJECT_ID"] = agent.project_id
     return AgentToolCall(tool=tool, function_name=function_name(tool.source_code, tool.name), env=env,
-                         agent_state=agent_snapshot(agent))
+                         agent_state=agent_snapshot(agent), redactor=Redactor(secrets))
+
+
+def tool_secret_names(agent: agents_pb2.Agent, tool_name: str) -> set[str] | None:
+    """The secrets `tool_name` may receive, or None for all of them."""
+    if not agent.HasField("tool_secrets"):
+        return None
+    names = convert.struct_to_dict(agent.tool_secrets).get(tool_name)
+    if names is None:
+        return None
+    return {str(n) for n in names} if isinstance(names, list) else set()
 
 
 async def run_agent_tool(call: AgentToolCall, arguments: dict[str, Any], *,
                          limits: SandboxLimits | None = None) -> ToolRun:
+    """One call, with every secret value of the agent redacted from the
+    outcome (return value, stdout, stderr, error)."""
     arguments = {k: v for k, v in arguments.items() if k not in SERVER_PARAMS}
-    return await run_tool(call.tool.source_code, call.function_name, arguments, env=call.env,
-                          agent_state=call.agent_state, limits=limits,
-                          pip_requirements=pip_requirement_strings(call.tool))
+    run = await run_tool(call.tool.source_code, call.function_name, arguments, env=call.env,
+                         agent_state=call.agent_state, limits=limits,
+                         pip_requirements=pip_requirement_strings(call.tool))
+    return call.redactor.run(run)
 
 
 def return_text(value: Any) -> str:

@@ -89,7 +89,7 @@ def _to_proto(r, blocks, tools, identities_, secrets) -> agents_pb2.Agent:
     )
     if r["embedding_config"]:
         convert.dict_to_message(r["embedding_config"], agent.embedding_config)
-    for name in ("model_settings", "response_format", "compaction_settings"):
+    for name in ("model_settings", "response_format", "compaction_settings", "tool_secrets"):
         if r[name] is not None:
             getattr(agent, name).CopyFrom(convert.struct(r[name]))
     if r["last_run_completion"] is not None:

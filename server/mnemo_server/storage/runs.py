@@ -202,9 +202,9 @@ def run_to_proto(r) -> runs_pb2.Run:
         if m[name] is not None:
             getattr(run, name).CopyFrom(convert.timestamp(m[name]))
     if m["total_duration_ms"] is not None:
-        run.total_duration_ns = m["total_duration_ms"] * 1e6
+        run.total_duration_ns = round(m["total_duration_ms"] * 1e6)
     if m["ttft_ms"] is not None:
-        run.ttft_ns = m["ttft_ms"] * 1e6
+        run.ttft_ns = round(m["ttft_ms"] * 1e6)  # whole nanoseconds: Letta clients expect an integer
     return run
 
 

@@ -75,6 +75,9 @@ agents = Table(
     Column("message_count", BigInteger, nullable=False, server_default=text("0")),
     Column("active_run_id", Text),
     Column("active_owner", Text),
+    # Which secrets each tool receives: {"tool name": ["SECRET", ...]}; a tool
+    # not listed receives all of them. NULL: no tool is narrowed.
+    Column("tool_secrets", JSONB),
     Index("agents_created_at_id", "created_at", "id"),
     Index("agents_updated_at_id", "updated_at", "id"),
     Index("agents_name", "name"),

@@ -96,7 +96,13 @@ type Agent struct {
 	// Creation time.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Time of the last change.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Which of the agent's secrets each tool receives (a Mnemo extension; Letta
+	// has no equivalent): tool name to a list of secret names, e.g.
+	// {"fetch_weather": ["WEATHER_API_KEY"]}. A tool not listed receives all of
+	// the agent's secrets (the default, as in Letta); a tool listed with [] gets
+	// none. Absent when no tool is narrowed.
+	ToolSecrets   *structpb.Struct `protobuf:"bytes,35,opt,name=tool_secrets,json=toolSecrets,proto3" json:"tool_secrets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -369,6 +375,13 @@ func (x *Agent) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Agent) GetToolSecrets() *structpb.Struct {
+	if x != nil {
+		return x.ToolSecrets
+	}
+	return nil
+}
+
 // AgentMemory is an agent's in-context memory.
 type AgentMemory struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -580,7 +593,11 @@ type CreateAgentRequest struct {
 	MaxReasoningTokens *int32 `protobuf:"varint,34,opt,name=max_reasoning_tokens,json=maxReasoningTokens,proto3,oneof" json:"max_reasoning_tokens,omitempty"`
 	// Older spelling of `model`, still shown in Letta's docs ("llm":
 	// "openai/gpt-4o-mini"); give one of the two, or both equal.
-	Llm           *string `protobuf:"bytes,35,opt,name=llm,proto3,oneof" json:"llm,omitempty"`
+	Llm *string `protobuf:"bytes,35,opt,name=llm,proto3,oneof" json:"llm,omitempty"`
+	// Which secrets each tool receives: tool name (an attached tool) to a list
+	// of secret names (from `secrets`); see Agent.tool_secrets. Tools not
+	// listed receive every secret.
+	ToolSecrets   *structpb.Struct `protobuf:"bytes,36,opt,name=tool_secrets,json=toolSecrets,proto3" json:"tool_secrets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -858,6 +875,13 @@ func (x *CreateAgentRequest) GetLlm() string {
 		return *x.Llm
 	}
 	return ""
+}
+
+func (x *CreateAgentRequest) GetToolSecrets() *structpb.Struct {
+	if x != nil {
+		return x.ToolSecrets
+	}
+	return nil
 }
 
 // GetAgentRequest names an agent.
@@ -1258,8 +1282,11 @@ type UpdateAgentRequest struct {
 	ParallelToolCalls *bool `protobuf:"varint,27,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
 	// New sleep-time flag. Reserved.
 	EnableSleeptime *bool `protobuf:"varint,28,opt,name=enable_sleeptime,json=enableSleeptime,proto3,oneof" json:"enable_sleeptime,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// New per-tool secret lists (tool name to secret names); replaces the old.
+	// {} gives every tool all secrets again. See Agent.tool_secrets.
+	ToolSecrets   *structpb.Struct `protobuf:"bytes,29,opt,name=tool_secrets,json=toolSecrets,proto3" json:"tool_secrets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateAgentRequest) Reset() {
@@ -1486,6 +1513,13 @@ func (x *UpdateAgentRequest) GetEnableSleeptime() bool {
 		return *x.EnableSleeptime
 	}
 	return false
+}
+
+func (x *UpdateAgentRequest) GetToolSecrets() *structpb.Struct {
+	if x != nil {
+		return x.ToolSecrets
+	}
+	return nil
 }
 
 // DeleteAgentRequest names an agent.
@@ -2341,7 +2375,7 @@ var File_mnemo_v1_agents_proto protoreflect.FileDescriptor
 
 const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\n" +
-	"\x15mnemo/v1/agents.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/blocks.proto\x1a\x15mnemo/v1/common.proto\x1a\x19mnemo/v1/identities.proto\x1a\x15mnemo/v1/models.proto\x1a\x14mnemo/v1/tools.proto\"\xb6\r\n" +
+	"\x15mnemo/v1/agents.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/blocks.proto\x1a\x15mnemo/v1/common.proto\x1a\x19mnemo/v1/identities.proto\x1a\x15mnemo/v1/models.proto\x1a\x14mnemo/v1/tools.proto\"\xf2\r\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -2386,7 +2420,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtB\x0e\n" +
+	"updated_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12:\n" +
+	"\ftool_secrets\x18# \x01(\v2\x17.google.protobuf.StructR\vtoolSecretsB\x0e\n" +
 	"\f_descriptionB\b\n" +
 	"\x06_modelB\f\n" +
 	"\n" +
@@ -2408,7 +2443,7 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12\x19\n" +
 	"\bagent_id\x18\x04 \x01(\tR\aagentIdB\b\n" +
 	"\x06_valueB\x0e\n" +
-	"\f_description\"\x8b\x11\n" +
+	"\f_description\"\xc7\x11\n" +
 	"\x12CreateAgentRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
@@ -2451,7 +2486,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x13parallel_tool_calls\x18  \x01(\bH\x10R\x11parallelToolCalls\x88\x01\x01\x12,\n" +
 	"\x0fenable_reasoner\x18! \x01(\bH\x11R\x0eenableReasoner\x88\x01\x01\x125\n" +
 	"\x14max_reasoning_tokens\x18\" \x01(\x05H\x12R\x12maxReasoningTokens\x88\x01\x01\x12\x15\n" +
-	"\x03llm\x18# \x01(\tH\x13R\x03llm\x88\x01\x01\x1aO\n" +
+	"\x03llm\x18# \x01(\tH\x13R\x03llm\x88\x01\x01\x12:\n" +
+	"\ftool_secrets\x18$ \x01(\v2\x17.google.protobuf.StructR\vtoolSecrets\x1aO\n" +
 	"!ToolExecEnvironmentVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
@@ -2520,7 +2556,7 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"_ascendingB\x13\n" +
 	"\x11_last_stop_reason\"=\n" +
 	"\x12ListAgentsResponse\x12'\n" +
-	"\x06agents\x18\x01 \x03(\v2\x0f.mnemo.v1.AgentR\x06agents\"\xe5\f\n" +
+	"\x06agents\x18\x01 \x03(\v2\x0f.mnemo.v1.AgentR\x06agents\"\xa1\r\n" +
 	"\x12UpdateAgentRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
@@ -2556,7 +2592,8 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\vmessage_ids\x18\x1a \x01(\v2\x1a.google.protobuf.ListValueR\n" +
 	"messageIds\x123\n" +
 	"\x13parallel_tool_calls\x18\x1b \x01(\bH\vR\x11parallelToolCalls\x88\x01\x01\x12.\n" +
-	"\x10enable_sleeptime\x18\x1c \x01(\bH\fR\x0fenableSleeptime\x88\x01\x01B\a\n" +
+	"\x10enable_sleeptime\x18\x1c \x01(\bH\fR\x0fenableSleeptime\x88\x01\x01\x12:\n" +
+	"\ftool_secrets\x18\x1d \x01(\v2\x17.google.protobuf.StructR\vtoolSecretsB\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_systemB\x0e\n" +
 	"\f_descriptionB\b\n" +
@@ -2750,75 +2787,78 @@ var file_mnemo_v1_agents_proto_depIdxs = []int32{
 	30, // 14: mnemo.v1.Agent.last_run_completion:type_name -> google.protobuf.Timestamp
 	30, // 15: mnemo.v1.Agent.created_at:type_name -> google.protobuf.Timestamp
 	30, // 16: mnemo.v1.Agent.updated_at:type_name -> google.protobuf.Timestamp
-	24, // 17: mnemo.v1.AgentMemory.blocks:type_name -> mnemo.v1.Block
-	23, // 18: mnemo.v1.CreateAgentRequest.metadata:type_name -> google.protobuf.Struct
-	31, // 19: mnemo.v1.CreateAgentRequest.memory_blocks:type_name -> mnemo.v1.CreateBlockRequest
-	26, // 20: mnemo.v1.CreateAgentRequest.tool_rules:type_name -> mnemo.v1.ToolRule
-	27, // 21: mnemo.v1.CreateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
-	28, // 22: mnemo.v1.CreateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
-	23, // 23: mnemo.v1.CreateAgentRequest.model_settings:type_name -> google.protobuf.Struct
-	21, // 24: mnemo.v1.CreateAgentRequest.tool_exec_environment_variables:type_name -> mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
-	22, // 25: mnemo.v1.CreateAgentRequest.secrets:type_name -> mnemo.v1.CreateAgentRequest.SecretsEntry
-	23, // 26: mnemo.v1.CreateAgentRequest.response_format:type_name -> google.protobuf.Struct
-	23, // 27: mnemo.v1.CreateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
-	0,  // 28: mnemo.v1.ListAgentsResponse.agents:type_name -> mnemo.v1.Agent
-	23, // 29: mnemo.v1.UpdateAgentRequest.metadata:type_name -> google.protobuf.Struct
-	32, // 30: mnemo.v1.UpdateAgentRequest.tags:type_name -> google.protobuf.ListValue
-	32, // 31: mnemo.v1.UpdateAgentRequest.block_ids:type_name -> google.protobuf.ListValue
-	32, // 32: mnemo.v1.UpdateAgentRequest.tool_ids:type_name -> google.protobuf.ListValue
-	32, // 33: mnemo.v1.UpdateAgentRequest.tool_rules:type_name -> google.protobuf.ListValue
-	32, // 34: mnemo.v1.UpdateAgentRequest.identity_ids:type_name -> google.protobuf.ListValue
-	27, // 35: mnemo.v1.UpdateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
-	28, // 36: mnemo.v1.UpdateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
-	23, // 37: mnemo.v1.UpdateAgentRequest.model_settings:type_name -> google.protobuf.Struct
-	23, // 38: mnemo.v1.UpdateAgentRequest.tool_exec_environment_variables:type_name -> google.protobuf.Struct
-	23, // 39: mnemo.v1.UpdateAgentRequest.secrets:type_name -> google.protobuf.Struct
-	23, // 40: mnemo.v1.UpdateAgentRequest.response_format:type_name -> google.protobuf.Struct
-	23, // 41: mnemo.v1.UpdateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
-	32, // 42: mnemo.v1.UpdateAgentRequest.message_ids:type_name -> google.protobuf.ListValue
-	23, // 43: mnemo.v1.UpdateAgentBlockRequest.metadata:type_name -> google.protobuf.Struct
-	32, // 44: mnemo.v1.UpdateAgentBlockRequest.tags:type_name -> google.protobuf.ListValue
-	3,  // 45: mnemo.v1.AgentService.CreateAgent:input_type -> mnemo.v1.CreateAgentRequest
-	4,  // 46: mnemo.v1.AgentService.GetAgent:input_type -> mnemo.v1.GetAgentRequest
-	6,  // 47: mnemo.v1.AgentService.ListAgents:input_type -> mnemo.v1.ListAgentsRequest
-	6,  // 48: mnemo.v1.AgentService.CountAgents:input_type -> mnemo.v1.ListAgentsRequest
-	8,  // 49: mnemo.v1.AgentService.UpdateAgent:input_type -> mnemo.v1.UpdateAgentRequest
-	9,  // 50: mnemo.v1.AgentService.DeleteAgent:input_type -> mnemo.v1.DeleteAgentRequest
-	5,  // 51: mnemo.v1.AgentService.GetAgentMemory:input_type -> mnemo.v1.GetAgentMemoryRequest
-	10, // 52: mnemo.v1.AgentService.ListAgentBlocks:input_type -> mnemo.v1.ListAgentBlocksRequest
-	11, // 53: mnemo.v1.AgentService.GetAgentBlock:input_type -> mnemo.v1.GetAgentBlockRequest
-	12, // 54: mnemo.v1.AgentService.UpdateAgentBlock:input_type -> mnemo.v1.UpdateAgentBlockRequest
-	13, // 55: mnemo.v1.AgentService.AttachBlock:input_type -> mnemo.v1.AttachBlockRequest
-	14, // 56: mnemo.v1.AgentService.DetachBlock:input_type -> mnemo.v1.DetachBlockRequest
-	15, // 57: mnemo.v1.AgentService.ListBlockAgents:input_type -> mnemo.v1.ListBlockAgentsRequest
-	16, // 58: mnemo.v1.AgentService.ListAgentTools:input_type -> mnemo.v1.ListAgentToolsRequest
-	17, // 59: mnemo.v1.AgentService.AttachTool:input_type -> mnemo.v1.AttachToolRequest
-	18, // 60: mnemo.v1.AgentService.DetachTool:input_type -> mnemo.v1.DetachToolRequest
-	19, // 61: mnemo.v1.AgentService.AttachIdentity:input_type -> mnemo.v1.AttachIdentityRequest
-	20, // 62: mnemo.v1.AgentService.DetachIdentity:input_type -> mnemo.v1.DetachIdentityRequest
-	0,  // 63: mnemo.v1.AgentService.CreateAgent:output_type -> mnemo.v1.Agent
-	0,  // 64: mnemo.v1.AgentService.GetAgent:output_type -> mnemo.v1.Agent
-	7,  // 65: mnemo.v1.AgentService.ListAgents:output_type -> mnemo.v1.ListAgentsResponse
-	33, // 66: mnemo.v1.AgentService.CountAgents:output_type -> mnemo.v1.CountResponse
-	0,  // 67: mnemo.v1.AgentService.UpdateAgent:output_type -> mnemo.v1.Agent
-	34, // 68: mnemo.v1.AgentService.DeleteAgent:output_type -> google.protobuf.Empty
-	1,  // 69: mnemo.v1.AgentService.GetAgentMemory:output_type -> mnemo.v1.AgentMemory
-	35, // 70: mnemo.v1.AgentService.ListAgentBlocks:output_type -> mnemo.v1.ListBlocksResponse
-	24, // 71: mnemo.v1.AgentService.GetAgentBlock:output_type -> mnemo.v1.Block
-	24, // 72: mnemo.v1.AgentService.UpdateAgentBlock:output_type -> mnemo.v1.Block
-	0,  // 73: mnemo.v1.AgentService.AttachBlock:output_type -> mnemo.v1.Agent
-	0,  // 74: mnemo.v1.AgentService.DetachBlock:output_type -> mnemo.v1.Agent
-	7,  // 75: mnemo.v1.AgentService.ListBlockAgents:output_type -> mnemo.v1.ListAgentsResponse
-	36, // 76: mnemo.v1.AgentService.ListAgentTools:output_type -> mnemo.v1.ListToolsResponse
-	0,  // 77: mnemo.v1.AgentService.AttachTool:output_type -> mnemo.v1.Agent
-	0,  // 78: mnemo.v1.AgentService.DetachTool:output_type -> mnemo.v1.Agent
-	0,  // 79: mnemo.v1.AgentService.AttachIdentity:output_type -> mnemo.v1.Agent
-	0,  // 80: mnemo.v1.AgentService.DetachIdentity:output_type -> mnemo.v1.Agent
-	63, // [63:81] is the sub-list for method output_type
-	45, // [45:63] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	23, // 17: mnemo.v1.Agent.tool_secrets:type_name -> google.protobuf.Struct
+	24, // 18: mnemo.v1.AgentMemory.blocks:type_name -> mnemo.v1.Block
+	23, // 19: mnemo.v1.CreateAgentRequest.metadata:type_name -> google.protobuf.Struct
+	31, // 20: mnemo.v1.CreateAgentRequest.memory_blocks:type_name -> mnemo.v1.CreateBlockRequest
+	26, // 21: mnemo.v1.CreateAgentRequest.tool_rules:type_name -> mnemo.v1.ToolRule
+	27, // 22: mnemo.v1.CreateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
+	28, // 23: mnemo.v1.CreateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
+	23, // 24: mnemo.v1.CreateAgentRequest.model_settings:type_name -> google.protobuf.Struct
+	21, // 25: mnemo.v1.CreateAgentRequest.tool_exec_environment_variables:type_name -> mnemo.v1.CreateAgentRequest.ToolExecEnvironmentVariablesEntry
+	22, // 26: mnemo.v1.CreateAgentRequest.secrets:type_name -> mnemo.v1.CreateAgentRequest.SecretsEntry
+	23, // 27: mnemo.v1.CreateAgentRequest.response_format:type_name -> google.protobuf.Struct
+	23, // 28: mnemo.v1.CreateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
+	23, // 29: mnemo.v1.CreateAgentRequest.tool_secrets:type_name -> google.protobuf.Struct
+	0,  // 30: mnemo.v1.ListAgentsResponse.agents:type_name -> mnemo.v1.Agent
+	23, // 31: mnemo.v1.UpdateAgentRequest.metadata:type_name -> google.protobuf.Struct
+	32, // 32: mnemo.v1.UpdateAgentRequest.tags:type_name -> google.protobuf.ListValue
+	32, // 33: mnemo.v1.UpdateAgentRequest.block_ids:type_name -> google.protobuf.ListValue
+	32, // 34: mnemo.v1.UpdateAgentRequest.tool_ids:type_name -> google.protobuf.ListValue
+	32, // 35: mnemo.v1.UpdateAgentRequest.tool_rules:type_name -> google.protobuf.ListValue
+	32, // 36: mnemo.v1.UpdateAgentRequest.identity_ids:type_name -> google.protobuf.ListValue
+	27, // 37: mnemo.v1.UpdateAgentRequest.llm_config:type_name -> mnemo.v1.LlmConfig
+	28, // 38: mnemo.v1.UpdateAgentRequest.embedding_config:type_name -> mnemo.v1.EmbeddingConfig
+	23, // 39: mnemo.v1.UpdateAgentRequest.model_settings:type_name -> google.protobuf.Struct
+	23, // 40: mnemo.v1.UpdateAgentRequest.tool_exec_environment_variables:type_name -> google.protobuf.Struct
+	23, // 41: mnemo.v1.UpdateAgentRequest.secrets:type_name -> google.protobuf.Struct
+	23, // 42: mnemo.v1.UpdateAgentRequest.response_format:type_name -> google.protobuf.Struct
+	23, // 43: mnemo.v1.UpdateAgentRequest.compaction_settings:type_name -> google.protobuf.Struct
+	32, // 44: mnemo.v1.UpdateAgentRequest.message_ids:type_name -> google.protobuf.ListValue
+	23, // 45: mnemo.v1.UpdateAgentRequest.tool_secrets:type_name -> google.protobuf.Struct
+	23, // 46: mnemo.v1.UpdateAgentBlockRequest.metadata:type_name -> google.protobuf.Struct
+	32, // 47: mnemo.v1.UpdateAgentBlockRequest.tags:type_name -> google.protobuf.ListValue
+	3,  // 48: mnemo.v1.AgentService.CreateAgent:input_type -> mnemo.v1.CreateAgentRequest
+	4,  // 49: mnemo.v1.AgentService.GetAgent:input_type -> mnemo.v1.GetAgentRequest
+	6,  // 50: mnemo.v1.AgentService.ListAgents:input_type -> mnemo.v1.ListAgentsRequest
+	6,  // 51: mnemo.v1.AgentService.CountAgents:input_type -> mnemo.v1.ListAgentsRequest
+	8,  // 52: mnemo.v1.AgentService.UpdateAgent:input_type -> mnemo.v1.UpdateAgentRequest
+	9,  // 53: mnemo.v1.AgentService.DeleteAgent:input_type -> mnemo.v1.DeleteAgentRequest
+	5,  // 54: mnemo.v1.AgentService.GetAgentMemory:input_type -> mnemo.v1.GetAgentMemoryRequest
+	10, // 55: mnemo.v1.AgentService.ListAgentBlocks:input_type -> mnemo.v1.ListAgentBlocksRequest
+	11, // 56: mnemo.v1.AgentService.GetAgentBlock:input_type -> mnemo.v1.GetAgentBlockRequest
+	12, // 57: mnemo.v1.AgentService.UpdateAgentBlock:input_type -> mnemo.v1.UpdateAgentBlockRequest
+	13, // 58: mnemo.v1.AgentService.AttachBlock:input_type -> mnemo.v1.AttachBlockRequest
+	14, // 59: mnemo.v1.AgentService.DetachBlock:input_type -> mnemo.v1.DetachBlockRequest
+	15, // 60: mnemo.v1.AgentService.ListBlockAgents:input_type -> mnemo.v1.ListBlockAgentsRequest
+	16, // 61: mnemo.v1.AgentService.ListAgentTools:input_type -> mnemo.v1.ListAgentToolsRequest
+	17, // 62: mnemo.v1.AgentService.AttachTool:input_type -> mnemo.v1.AttachToolRequest
+	18, // 63: mnemo.v1.AgentService.DetachTool:input_type -> mnemo.v1.DetachToolRequest
+	19, // 64: mnemo.v1.AgentService.AttachIdentity:input_type -> mnemo.v1.AttachIdentityRequest
+	20, // 65: mnemo.v1.AgentService.DetachIdentity:input_type -> mnemo.v1.DetachIdentityRequest
+	0,  // 66: mnemo.v1.AgentService.CreateAgent:output_type -> mnemo.v1.Agent
+	0,  // 67: mnemo.v1.AgentService.GetAgent:output_type -> mnemo.v1.Agent
+	7,  // 68: mnemo.v1.AgentService.ListAgents:output_type -> mnemo.v1.ListAgentsResponse
+	33, // 69: mnemo.v1.AgentService.CountAgents:output_type -> mnemo.v1.CountResponse
+	0,  // 70: mnemo.v1.AgentService.UpdateAgent:output_type -> mnemo.v1.Agent
+	34, // 71: mnemo.v1.AgentService.DeleteAgent:output_type -> google.protobuf.Empty
+	1,  // 72: mnemo.v1.AgentService.GetAgentMemory:output_type -> mnemo.v1.AgentMemory
+	35, // 73: mnemo.v1.AgentService.ListAgentBlocks:output_type -> mnemo.v1.ListBlocksResponse
+	24, // 74: mnemo.v1.AgentService.GetAgentBlock:output_type -> mnemo.v1.Block
+	24, // 75: mnemo.v1.AgentService.UpdateAgentBlock:output_type -> mnemo.v1.Block
+	0,  // 76: mnemo.v1.AgentService.AttachBlock:output_type -> mnemo.v1.Agent
+	0,  // 77: mnemo.v1.AgentService.DetachBlock:output_type -> mnemo.v1.Agent
+	7,  // 78: mnemo.v1.AgentService.ListBlockAgents:output_type -> mnemo.v1.ListAgentsResponse
+	36, // 79: mnemo.v1.AgentService.ListAgentTools:output_type -> mnemo.v1.ListToolsResponse
+	0,  // 80: mnemo.v1.AgentService.AttachTool:output_type -> mnemo.v1.Agent
+	0,  // 81: mnemo.v1.AgentService.DetachTool:output_type -> mnemo.v1.Agent
+	0,  // 82: mnemo.v1.AgentService.AttachIdentity:output_type -> mnemo.v1.Agent
+	0,  // 83: mnemo.v1.AgentService.DetachIdentity:output_type -> mnemo.v1.Agent
+	66, // [66:84] is the sub-list for method output_type
+	48, // [48:66] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_mnemo_v1_agents_proto_init() }

@@ -1081,7 +1081,9 @@ type RunToolFromSourceRequest struct {
 	// Arguments of the call, by parameter name.
 	Args *structpb.Struct `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"`
 	// Environment variables the tool sees (besides PATH, LANG, HOME, TMPDIR).
-	// The server's own environment is never passed on.
+	// The server's own environment and agents' secrets are never passed on.
+	// Their values (4 characters or longer) are replaced by
+	// "[REDACTED:NAME]" in the result.
 	EnvVars map[string]string `protobuf:"bytes,3,rep,name=env_vars,json=envVars,proto3" json:"env_vars,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Function to run; defaults to the tool's function (the last top-level
 	// function, or the name in `json_schema`).

@@ -698,7 +698,9 @@ export type RunToolFromSourceRequest = Message<"mnemo.v1.RunToolFromSourceReques
 
   /**
    * Environment variables the tool sees (besides PATH, LANG, HOME, TMPDIR).
-   * The server's own environment is never passed on.
+   * The server's own environment and agents' secrets are never passed on.
+   * Their values (4 characters or longer) are replaced by
+   * "[REDACTED:NAME]" in the result.
    *
    * @generated from field: map<string, string> env_vars = 3;
    */

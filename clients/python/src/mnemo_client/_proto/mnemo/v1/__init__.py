@@ -343,6 +343,17 @@ class Agent(betterproto2.Message):
     Time of the last change.
     """
 
+    tool_secrets: "__google__protobuf__.Struct | None" = betterproto2.field(
+        35, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Which of the agent's secrets each tool receives (a Mnemo extension; Letta
+    has no equivalent): tool name to a list of secret names, e.g.
+    {"fetch_weather": ["WEATHER_API_KEY"]}. A tool not listed receives all of
+    the agent's secrets (the default, as in Letta); a tool listed with [] gets
+    none. Absent when no tool is narrowed.
+    """
+
 
 default_message_pool.register_message("mnemo.v1", "Agent", Agent)
 
@@ -1045,6 +1056,15 @@ class CreateAgentRequest(betterproto2.Message):
     """
     Older spelling of `model`, still shown in Letta's docs ("llm":
     "openai/gpt-4o-mini"); give one of the two, or both equal.
+    """
+
+    tool_secrets: "__google__protobuf__.Struct | None" = betterproto2.field(
+        36, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Which secrets each tool receives: tool name (an attached tool) to a list
+    of secret names (from `secrets`); see Agent.tool_secrets. Tools not
+    listed receive every secret.
     """
 
 
@@ -3715,7 +3735,9 @@ class RunToolFromSourceRequest(betterproto2.Message):
     )
     """
     Environment variables the tool sees (besides PATH, LANG, HOME, TMPDIR).
-    The server's own environment is never passed on.
+    The server's own environment and agents' secrets are never passed on.
+    Their values (4 characters or longer) are replaced by
+    "[REDACTED:NAME]" in the result.
     """
 
     name: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
@@ -4673,6 +4695,14 @@ class UpdateAgentRequest(betterproto2.Message):
     enable_sleeptime: "bool | None" = betterproto2.field(28, betterproto2.TYPE_BOOL, optional=True)
     """
     New sleep-time flag. Reserved.
+    """
+
+    tool_secrets: "__google__protobuf__.Struct | None" = betterproto2.field(
+        29, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    New per-tool secret lists (tool name to secret names); replaces the old.
+    {} gives every tool all secrets again. See Agent.tool_secrets.
     """
 
 
