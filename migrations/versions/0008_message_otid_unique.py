@@ -4,13 +4,13 @@ recognised, not stored twice), and servers find the agents they hold.
 Existing duplicates of an (agent, otid) pair keep the otid on their first
 message only; later ones lose it (their ids, contents and order are kept).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
