@@ -4,7 +4,11 @@ agent is released, a run is cancelled or a background run logs events.
 
 Timing: a server heartbeats every `stale_s / 5` seconds; one silent for
 `stale_s` (default 15 s) is dead, its runs are failed by the next sweep of any
-server, and its agents accept new runs at once.
+server, and its agents accept new runs at once. The heartbeat commits on its
+own, before the sweep. Each beat also ends this server's orphans: runs it
+holds an agent for but no longer runs (their last commit and their end both
+failed). A server that was only slow (paused past `stale_s`) finds its runs'
+step commits fenced (storage/turns.py) once another server took the agent.
 """
 from __future__ import annotations
 
