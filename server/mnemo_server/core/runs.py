@@ -108,6 +108,7 @@ class Runs:
         validate.one_of("if_busy", if_busy, BUSY_POLICIES)
         for message in turn.inputs:
             message.run_id = turn.run_id  # kept with the run that took it, whatever becomes of the run
+            message.step_id = turn.first_step_id
         self.coordinator.local_runs.add(turn.run_id)  # before it can hold the agent (orphan recovery)
         try:
             for attempt in (1, 2):

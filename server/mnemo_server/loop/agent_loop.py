@@ -96,6 +96,8 @@ class TurnRequest:
     # Whether the run waited in the agent's queue (its stored inputs then move
     # to where the run is processed, see storage/turns.py _COMMIT).
     inputs_queued: bool = False
+    # The id of the turn's first step, which the stored input carries.
+    first_step_id: str = field(default_factory=lambda: new_id("step"))
 
 
 @dataclass
@@ -327,7 +329,8 @@ class _Turn:
         stop_reason: str | None = None
         error_view = None
         for step_index in range(self.request.max_steps):
-            step = _Step(id=new_id("step"))
+            # The first step's id was given to the input stored with the run's start.
+            step = _Step(id=self.request.first_step_id if step_index == 0 else new_id("step"))
             for m in pending_inputs:
                 m.step_id = step.id
             if step_index == 0 and pending_approval is not None:
@@ -677,7 +680,8 @@ class _Turn:
     async def _write(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                      step_row: dict[str, Any], stop_reason: str | None) -> None:
         to_insert = list(messages)
-        if new_system and system is not None:
+        first_system = new_system and system is not None
+        if first_system:
             to_insert.insert(0, system)
             system = None
         known = {m.id for m in self.in_context}
@@ -687,14 +691,16 @@ class _Turn:
         if final is not None and self.state.agent.get("message_buffer_autoclear"):
             in_context_ids = in_context_ids[:1]
         stored = [m.id for m in to_insert if m.id in self.stored_inputs]
-        if self.request.inputs_queued:  # written again, to move to where they are processed
-            adopted, stamped = stored, []
-        else:  # in place already: they only get the step's id
-            adopted, stamped = [], stored
+        # Written again, to move to where they are processed: after the runs
+        # they waited for, and after the agent's first system message.
+        if self.request.inputs_queued or first_system:
+            adopted, kept = stored, []
+        else:  # in place already, with the first step's id
+            adopted, kept = [], stored
             to_insert = [m for m in to_insert if m.id not in self.stored_inputs]
         write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
                      step=step_row, message_ids=in_context_ids, system_update=system, final=final,
-                     adopted_ids=adopted, stamped_ids=stamped)
+                     adopted_ids=adopted, kept=len(kept))
         if not step.edited_blocks and not step.writes:
             async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
                 await turns.commit_step(conn, **write)
@@ -715,7 +721,7 @@ class _Turn:
             if side_effect.after is not None:
                 side_effect.after()
         self.in_context = in_context
-        self.message_count += len(to_insert) + len(stamped)
+        self.message_count += len(to_insert) + len(kept)
         self.stored_inputs.difference_update(stored)
 
     async def _commit(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,

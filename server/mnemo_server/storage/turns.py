@@ -122,25 +122,32 @@ LEFT JOIN LATERAL (SELECT {_STATE_COLUMNS} FROM agents ag
 
 # One step's writes, and on the last step ($12) the end of the run and the
 # release of the agent: a single statement, so a single implicit transaction.
-# Fenced: it writes only while run $11 still holds agent $10 (`held`); a run
+# Fenced: `held`, the update of the agent, applies only while run $11 still
+# holds agent $10, and every other write waits for it and depends on it; a run
 # that lost the agent (its server stalled past the stale threshold and another
-# took over) writes nothing, and `held` comes back 0. The input messages
-# stored with the run's start join the step: they get its id ($17 lists them);
-# those of a run that waited in the queue ($16) are written again, in order,
-# with the step's messages (`d` then `m`, which waits for `d`), so they get a
-# new `seq`: history shows them where they were processed, not where they
-# waited.
+# took over) writes nothing, and `held` comes back 0. The input messages were
+# stored with the run's start (with the id of its first step); those of a run
+# that waited in the queue ($16) are written again, in order, with the step's
+# messages (`d` then `m`, which waits for `d`), so they get a new `seq`:
+# history shows them where they were processed, not where they waited.
 _COMMIT = f"""
-WITH held AS (SELECT 1 FROM agents WHERE id = $10 AND active_run_id = $11 FOR UPDATE),
+WITH held AS (
+    UPDATE agents SET
+        message_ids = $6::text[],
+        message_count = message_count + $7,
+        last_stop_reason = CASE WHEN $12 THEN $8 ELSE last_stop_reason END,
+        last_run_completion = CASE WHEN $12 THEN now() ELSE last_run_completion END,
+        last_run_duration_ms = CASE WHEN $12 THEN $9::integer ELSE last_run_duration_ms END,
+        active_run_id = CASE WHEN $12 THEN NULL ELSE active_run_id END,
+        active_owner = CASE WHEN $12 THEN NULL ELSE active_owner END
+    WHERE id = $10 AND active_run_id = $11
+    RETURNING 1
+),
 d AS (DELETE FROM messages WHERE id = ANY($16::text[]) AND EXISTS (SELECT 1 FROM held) RETURNING 1),
 m AS (
     INSERT INTO messages ({_MESSAGE_COLUMNS})
     SELECT {_MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x({_MESSAGE_RECORD})
     WHERE EXISTS (SELECT 1 FROM held) AND (SELECT count(*) FROM d) >= 0
-    RETURNING 1
-),
-stamp AS (
-    UPDATE messages SET step_id = $18 WHERE id = ANY($17::text[]) AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
 s AS (
@@ -163,18 +170,6 @@ sys AS (
     WHERE $5::text IS NOT NULL AND id = $5::text AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
-a AS (
-    UPDATE agents SET
-        message_ids = $6::text[],
-        message_count = message_count + $7,
-        last_stop_reason = CASE WHEN $12 THEN $8 ELSE last_stop_reason END,
-        last_run_completion = CASE WHEN $12 THEN now() ELSE last_run_completion END,
-        last_run_duration_ms = CASE WHEN $12 THEN $9::integer ELSE last_run_duration_ms END,
-        active_run_id = CASE WHEN $12 THEN NULL ELSE active_run_id END,
-        active_owner = CASE WHEN $12 THEN NULL ELSE active_owner END
-    WHERE id = $10 AND EXISTS (SELECT 1 FROM held)
-    RETURNING 1
-),
 r AS (
     UPDATE runs SET status = $13, stop_reason = $8, completed_at = now(),
         total_duration_ms = extract(epoch FROM now() - created_at) * 1000,
@@ -189,7 +184,7 @@ r AS (
 ),
 n AS (SELECT pg_notify('mnemo_agent_free', $10) WHERE $12 AND $13::text IS NOT NULL AND EXISTS (SELECT 1 FROM held))
 SELECT (SELECT count(*) FROM held) AS held, (SELECT count(*) FROM m), (SELECT count(*) FROM s),
-       (SELECT count(*) FROM sys), (SELECT count(*) FROM a), (SELECT count(*) FROM r), (SELECT count(*) FROM n)
+       (SELECT count(*) FROM sys), (SELECT count(*) FROM r), (SELECT count(*) FROM n)
 """
 
 
@@ -280,13 +275,13 @@ async def commit_step(
     system_update: Message | None = None,
     final: dict[str, Any] | None = None,
     adopted_ids: Sequence[str] = (),
-    stamped_ids: Sequence[str] = (),
+    kept: int = 0,
 ) -> None:
     """Writes one step. `final` (stop_reason, run status, usage, ttft_ms,
     duration_ms) ends the run and releases the agent in the same statement.
     `adopted_ids`: those of `new_messages` stored with the run's start already
-    (written again, with a new seq); `stamped_ids`: inputs stored with the run's
-    start that stay where they are and only get the step's id.
+    (written again, with a new seq); `kept`: how many inputs stored with the
+    run's start join the context where they are.
     Raises Fenced, having written nothing, if the run no longer holds the agent."""
     final = final or {}
     row = await conn.fetchrow(
@@ -297,7 +292,7 @@ async def commit_step(
         system_update.search_text() if system_update is not None else None,
         system_update.id if system_update is not None else None,
         list(message_ids),
-        len(new_messages) + len(stamped_ids),
+        len(new_messages) + kept,
         final.get("stop_reason"),
         final.get("duration_ms"),
         agent_id,
@@ -307,8 +302,6 @@ async def commit_step(
         json.dumps(final.get("usage") or {}),
         final.get("ttft_ms"),
         list(adopted_ids),
-        list(stamped_ids),
-        step["id"] if step is not None else None,
     )
     if not row["held"]:
         raise Fenced(agent_id, run_id)
