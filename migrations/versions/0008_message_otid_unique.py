@@ -1,5 +1,5 @@
 """Durable runs: a message's otid is unique per agent (a retried send is
-recognised, not stored twice), and servers find the agents they hold.
+recognised, not stored twice).
 
 Existing duplicates of an (agent, otid) pair keep the otid on their first
 message only; later ones lose it (their ids, contents and order are kept).
@@ -25,10 +25,8 @@ def upgrade() -> None:
             ) ranked WHERE n > 1)
         """
     )
-    op.execute("CREATE UNIQUE INDEX messages_agent_otid ON messages (agent_id, otid)")
-    op.execute("CREATE INDEX agents_active_owner ON agents (active_owner) WHERE active_owner IS NOT NULL")
+    op.execute("CREATE UNIQUE INDEX messages_agent_otid ON messages (agent_id, otid) WHERE otid IS NOT NULL")
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX agents_active_owner")
     op.execute("DROP INDEX messages_agent_otid")

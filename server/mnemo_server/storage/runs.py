@@ -154,10 +154,13 @@ async def sweep(conn: AsyncConnection, *, stale_s: float, retention_hours: float
 
 async def held_by(conn: AsyncConnection, server_id: str) -> list[tuple[str, str]]:
     """(run, agent) pairs of the agents this server holds, locked until the
-    transaction ends (so none of these runs can end or start meanwhile)."""
+    transaction ends (so none of these runs can end or start meanwhile). Found
+    through the live runs (index runs_active): an index on agents.active_owner
+    would make every claim and release of an agent a non-HOT update."""
     rows = (await conn.execute(text("""
-        SELECT active_run_id, id FROM agents WHERE active_owner = :owner AND active_run_id IS NOT NULL
-        FOR UPDATE
+        SELECT a.active_run_id, a.id FROM runs r JOIN agents a ON a.id = r.agent_id AND a.active_run_id = r.id
+        WHERE r.status IN ('created', 'running') AND r.owner = :owner AND a.active_owner = :owner
+        FOR UPDATE OF a
     """), {"owner": server_id})).all()
     return [(r[0], r[1]) for r in rows]
 

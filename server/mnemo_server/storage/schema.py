@@ -83,8 +83,6 @@ agents = Table(
     Index("agents_name", "name"),
     Index("agents_project_id", "project_id"),
     Index("agents_tags", "tags", postgresql_using="gin"),
-    # The agents a server holds (its orphan check, runs/coordinator.py).
-    Index("agents_active_owner", "active_owner", postgresql_where=text("active_owner IS NOT NULL")),
 )
 
 blocks = Table(
@@ -238,7 +236,8 @@ messages = Table(
     Index("messages_agent_seq", "agent_id", "seq"),
     Index("messages_run_id", "run_id"),
     # One message per otid and agent: a retried send is recognised (core/runs.py).
-    Index("messages_agent_otid", "agent_id", "otid", unique=True),
+    # (Partial: the agent's own messages have none, and need no index entry.)
+    Index("messages_agent_otid", "agent_id", "otid", unique=True, postgresql_where=text("otid IS NOT NULL")),
     # Full-text search for conversation_search (storage/messages.py MESSAGE_TSV
     # is the same expression).
     Index("messages_text_fts", text("to_tsvector('english'::regconfig, left(text, 100000))"),
