@@ -8,12 +8,17 @@
 -- 2. Error bodies: the transcoder prints google.rpc.Status
 --    {"code":5,"message":"...","details":[]}; Letta clients read "detail", so
 --    it is added in front. Envoy's own plain-text errors become JSON as well.
+--    A 429 (RESOURCE_EXHAUSTED: a concurrency limit) gets `Retry-After: 1`.
 -- 3. Server-sent events: the transcoder writes every streamed message as
 --    `data: {...}`. Letta clients expect errors as `event: error` and the end
 --    of the stream as `data: [DONE]`; both are added here, chunk by chunk,
 --    without buffering the stream.
 -- 4. POST /v1/agents/{id}/messages with "streaming": true in the body is sent
---    to the streaming RPC (/messages/stream), as Letta's API does.
+--    to the streaming RPC (/messages/stream), as Letta's API does; so is a
+--    chat completion (/v1/chat/completions, /v1/voice-beta/{id}/chat/completions)
+--    with "stream": true, as OpenAI's API does. A streamed chat completion ends
+--    with `data: [DONE]` after its last chunk: the finish chunk, or the usage
+--    chunk when the request asked for it, or an error chunk.
 
 local function json_string(text)
   local escaped = text:gsub('[%c"\\]', function(c)
@@ -53,25 +58,61 @@ local function replace_body(handle, buffer, text, content_type)
   if content_type ~= nil then headers:replace("content-type", content_type) end
 end
 
+-- Paths with a streaming twin at path .. "/stream": pattern, body flag.
+local STREAMING_TWINS = {
+  {"^(/v1/agents/[^/?]+/messages)/?(%??[^/]*)$", '"streaming"%s*:%s*true'},
+  {"^(/v1/chat/completions)/?(%??[^/]*)$", '"stream"%s*:%s*true'},
+  {"^(/v1/voice%-beta/[^/?]+/chat/completions)/?(%??[^/]*)$", '"stream"%s*:%s*true'},
+}
+
 function envoy_on_request(handle)
   local headers = handle:headers()
   if headers:get(":method") ~= "POST" then return end
   local path = headers:get(":path") or ""
-  local base, rest = path:match("^(/v1/agents/[^/?]+/messages)/?(%??[^/]*)$")
+  local base, rest, flag
+  for _, twin in ipairs(STREAMING_TWINS) do
+    base, rest = path:match(twin[1])
+    if base ~= nil then
+      flag = twin[2]
+      break
+    end
+  end
   if base == nil then return end
   local buffer = handle:body()
   if buffer == nil then return end
   local body = buffer:getBytes(0, buffer:length())
-  if body:find('"streaming"%s*:%s*true') then
+  if body:find(flag) then
     -- body() yielded: header handles taken before it are no longer valid.
     handle:headers():replace(":path", base .. "/stream" .. rest)
+    if base:find("/chat/completions", 1, true) then
+      local last = '"finish_reason":"'
+      if body:find('"include_usage"%s*:%s*true') then last = '"usage":{' end
+      handle:streamInfo():dynamicMetadata():set("mnemo.chat", "last_chunk", last)
+    end
   end
 end
 
 local ERROR_EVENT = '"message_type":"error_message"'
 local LAST_EVENT = '"message_type":"usage_statistics"'
 
+local CHAT_ERROR = '"error":{'
+
+-- A streamed chat completion: `data: [DONE]` after its last chunk.
+local function shape_chat_stream(handle, last_chunk)
+  for chunk in handle:bodyChunks() do
+    local text = chunk:getBytes(0, chunk:length())
+    if text:find(last_chunk, 1, true) or text:find(CHAT_ERROR, 1, true) then
+      chunk:setBytes(text .. "data: [DONE]\n\n")
+    end
+  end
+end
+
 local function shape_event_stream(handle)
+  local chat = handle:streamInfo():dynamicMetadata():get("mnemo.chat")
+  if chat ~= nil and chat["last_chunk"] ~= nil then
+    shape_chat_stream(handle, chat["last_chunk"])
+    return
+  end
   for chunk in handle:bodyChunks() do
     local text = chunk:getBytes(0, chunk:length())
     local changed = false
@@ -111,6 +152,10 @@ function envoy_on_response(handle)
   end
 
   if status >= 400 then
+    if status == 429 then
+      -- A limit was hit (RESOURCE_EXHAUSTED): MNEMO_MAX_CONCURRENT_RPCS or _STREAMS.
+      headers:replace("retry-after", "1")
+    end
     local buffer = handle:body()
     local body = ""
     if buffer ~= nil then body = buffer:getBytes(0, buffer:length()) end

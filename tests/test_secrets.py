@@ -507,3 +507,23 @@ def test_secret_key_file_is_private_and_rotated_by_the_cli(fake_llm):
     finally:
         running.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# -- the redactor itself -----------------------------------------------------------------
+
+
+def test_redactor_forms_overlaps_and_short_values():
+    import base64
+    from urllib.parse import quote
+
+    from mnemo_server.sandbox.redact import Redactor
+
+    value = "tok/en+ü=42"
+    r = Redactor({"LONG": value + "-extended", "TOKEN": value, "PIN": "123", "NUM": "987654"})
+    assert r.text(f"a {value}-extended b") == "a [REDACTED:LONG] b"  # the longer secret wins
+    assert r.text(f"u={quote(value, safe='')}&x") == "u=[REDACTED:TOKEN]&x"
+    assert r.text(base64.urlsafe_b64encode(value.encode()).decode()) == "[REDACTED:TOKEN]"
+    assert r.text(json.dumps({"k": value})) == '{"k": "[REDACTED:TOKEN]"}'
+    assert r.text("pin 123") == "pin 123"  # under 4 characters: not redacted
+    assert r.value({value: [987654, True, None, 1.5]}) == {"[REDACTED:TOKEN]": ["[REDACTED:NUM]", True, None, 1.5]}
+    assert not Redactor({"SHORT": "abc"}) and Redactor({}).text(value) == value

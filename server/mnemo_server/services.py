@@ -8,6 +8,7 @@ from .config import Settings
 from .core.agents import Agents
 from .core.blocks import Blocks
 from .core.catalog import Catalog
+from .core.chat import ChatCompletions
 from .core.identities import Identities
 from .core.messages import Messages
 from .core.passages import Passages
@@ -42,6 +43,7 @@ class Services:
         self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver)
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
+        self.chat = ChatCompletions(self.messages)
 
     async def start(self) -> None:
         # With old keys configured after the current one: re-encrypt what is

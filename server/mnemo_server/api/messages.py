@@ -1,8 +1,9 @@
-"""The MessageService servicer: sending, streaming, listing and editing."""
+"""The MessageService servicer (sending, streaming, listing and editing) and the
+ChatCompletionService servicer (the same turns, in OpenAI's shape)."""
 from __future__ import annotations
 
 import grpc
-from mnemo.v1 import messages_pb2, messages_pb2_grpc
+from mnemo.v1 import chat_pb2_grpc, messages_pb2, messages_pb2_grpc
 
 from ..core.messages import TurnFailed
 from ..services import Services
@@ -15,6 +16,16 @@ FAILED_TURN_CODES = {
 }
 
 
+async def abort_failed_turn(context, failed: TurnFailed) -> None:
+    # The failed step wrote nothing but the request's input; a retry by the
+    # client would send the input twice, so tell HTTP clients not to.
+    code = FAILED_TURN_CODES.get(failed.result.stop_reason, grpc.StatusCode.INTERNAL)
+    await context.abort(
+        code, f"{failed} (the messages of the request so far are saved; run {failed.result.run_id})",
+        trailing_metadata=(("x-should-retry", "false"),),
+    )
+
+
 @rpc_errors
 class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
     def __init__(self, services: Services):
@@ -25,13 +36,7 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
         try:
             return await self.messages.send(request)
         except TurnFailed as failed:
-            # The failed step wrote nothing but the request's input; a retry by
-            # the client would send the input twice, so tell HTTP clients not to.
-            code = FAILED_TURN_CODES.get(failed.result.stop_reason, grpc.StatusCode.INTERNAL)
-            await context.abort(
-                code, f"{failed} (the messages of the request so far are saved; run {failed.result.run_id})",
-                trailing_metadata=(("x-should-retry", "false"),),
-            )
+            await abort_failed_turn(context, failed)
 
     async def StreamMessages(self, request, context):
         async for event in self.messages.stream(request):
@@ -48,3 +53,19 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
 
     async def GetContextWindow(self, request, context):
         return await self.messages.context_window(request.agent_id)
+
+
+@rpc_errors
+class ChatCompletionServicer(chat_pb2_grpc.ChatCompletionServiceServicer):
+    def __init__(self, services: Services):
+        self.chat = services.chat
+
+    async def CreateChatCompletion(self, request, context):
+        try:
+            return await self.chat.create(request)
+        except TurnFailed as failed:
+            await abort_failed_turn(context, failed)
+
+    async def StreamChatCompletion(self, request, context):
+        async for chunk in self.chat.stream(request):
+            yield chunk

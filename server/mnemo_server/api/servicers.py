@@ -9,6 +9,8 @@ from mnemo.v1 import (
     agents_pb2_grpc,
     blocks_pb2,
     blocks_pb2_grpc,
+    chat_pb2,
+    chat_pb2_grpc,
     common_pb2,
     health_pb2,
     health_pb2_grpc,
@@ -33,7 +35,7 @@ from mnemo.v1 import (
 from .. import __version__
 from ..services import Services
 from .errors import rpc_errors
-from .messages import MessageServicer
+from .messages import ChatCompletionServicer, MessageServicer
 from .passages import PassageServicer
 from .runs import RunServicer
 
@@ -254,6 +256,11 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
         await self.providers.delete(request.provider_id)
         return EMPTY
 
+    async def CheckProvider(self, request, context):
+        # Letta's GET form carries the key in the x-api-key header (REST headers arrive as metadata).
+        header_key = next((v for k, v in context.invocation_metadata() or () if k == "x-api-key"), None)
+        return await self.providers.check(request, header_key if isinstance(header_key, str) else None)
+
 
 def register_all(server, services: Services) -> list[str]:
     """Adds every servicer to `server`; returns the full service names."""
@@ -266,6 +273,7 @@ def register_all(server, services: Services) -> list[str]:
         (tags_pb2_grpc.add_TagServiceServicer_to_server, TagServicer, tags_pb2),
         (models_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer, models_pb2),
         (messages_pb2_grpc.add_MessageServiceServicer_to_server, MessageServicer, messages_pb2),
+        (chat_pb2_grpc.add_ChatCompletionServiceServicer_to_server, ChatCompletionServicer, chat_pb2),
         (passages_pb2_grpc.add_PassageServiceServicer_to_server, PassageServicer, passages_pb2),
         (runs_pb2_grpc.add_RunServiceServicer_to_server, RunServicer, runs_pb2),
         (providers_pb2_grpc.add_ProviderServiceServicer_to_server, ProviderServicer, providers_pb2),
