@@ -205,3 +205,21 @@ def test_otids_are_generated_unique_and_checked(fake_llm, http):
     assert r.status_code == 400 and "messages[1].otid" in r.json()["detail"]
     r = http.post(f"/v1/agents/{agent}/messages", json={"messages": [{"role": "user", "content": "a", "otid": ""}]})
     assert r.status_code == 400 and "messages[0].otid" in r.json()["detail"]
+
+
+def test_a_provider_hanging_up_mid_stream_ends_the_run_cleanly(fake_llm, http):
+    model = f"m-{uid()}"
+    agent = new_agent(http, model)
+    partial = Reply(text="a partial answer that never ends", stream_chunks=6, drop_after_events=3)
+    fake_llm.script(*[partial] * 6, model=model)  # every retry hangs up too
+    with http.stream("POST", f"/v1/agents/{agent}/messages/stream",
+                     json={"input": "tell me", "stream_tokens": True}) as r:
+        events = [p for _, p in sse_events(r) if p != "[DONE]"]
+    assert [e["stop_reason"] for e in events if e["message_type"] == "stop_reason"] == ["llm_api_error"]
+    run = only_run(http, agent)
+    assert (run["status"], run["stop_reason"]) == ("failed", "llm_api_error")
+    # Nothing half-written: the input only.
+    assert history(http, agent) == [("user_message", "tell me", run["id"])]
+    fake_llm.clear(requests=False)
+    assert http.post(f"/v1/agents/{agent}/messages", json={"input": "again"}).json()[
+        "messages"][-1]["content"] == "echo: again"
