@@ -555,12 +555,12 @@ const file_mnemo_v1_providers_proto_rawDesc = "" +
 	"\t_base_url\"8\n" +
 	"\x15DeleteProviderRequest\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
-	"providerId2\xab\x04\n" +
+	"providerId2\xb4\x04\n" +
 	"\x0fProviderService\x12_\n" +
-	"\x0eCreateProvider\x12\x1f.mnemo.v1.CreateProviderRequest\x1a\x12.mnemo.v1.Provider\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/providers\x12r\n" +
-	"\rListProviders\x12\x1e.mnemo.v1.ListProvidersRequest\x1a\x1f.mnemo.v1.ListProvidersResponse\" \x82\xd3\xe4\x93\x02\x1ab\tproviders\x12\r/v1/providers\x12d\n" +
-	"\vGetProvider\x12\x1c.mnemo.v1.GetProviderRequest\x1a\x12.mnemo.v1.Provider\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/providers/{provider_id}\x12m\n" +
-	"\x0eUpdateProvider\x12\x1f.mnemo.v1.UpdateProviderRequest\x1a\x12.mnemo.v1.Provider\"&\x82\xd3\xe4\x93\x02 :\x01*2\x1b/v1/providers/{provider_id}\x12n\n" +
+	"\x0eCreateProvider\x12\x1f.mnemo.v1.CreateProviderRequest\x1a\x12.mnemo.v1.Provider\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/providers\x12u\n" +
+	"\rListProviders\x12\x1e.mnemo.v1.ListProvidersRequest\x1a\x1f.mnemo.v1.ListProvidersResponse\"#\x82\xd3\xe4\x93\x02\x1ab\tproviders\x12\r/v1/providers\x90\x02\x01\x12g\n" +
+	"\vGetProvider\x12\x1c.mnemo.v1.GetProviderRequest\x1a\x12.mnemo.v1.Provider\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/providers/{provider_id}\x90\x02\x01\x12p\n" +
+	"\x0eUpdateProvider\x12\x1f.mnemo.v1.UpdateProviderRequest\x1a\x12.mnemo.v1.Provider\")\x82\xd3\xe4\x93\x02 :\x01*2\x1b/v1/providers/{provider_id}\x90\x02\x02\x12n\n" +
 	"\x0eDeleteProvider\x12\x1f.mnemo.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/providers/{provider_id}B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
