@@ -279,9 +279,9 @@ def _contract_services():
 
 
 def test_python_client_covers_every_service_and_rpc():
+    from google.protobuf import descriptor_pb2
     from mnemo_client import _rpc
     from mnemo_client.aio import AsyncService
-    from google.protobuf import descriptor_pb2
 
     snake = lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # noqa: E731
     services = _contract_services()
