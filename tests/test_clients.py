@@ -281,7 +281,6 @@ def _contract_services():
 def test_python_client_covers_every_service_and_rpc():
     from google.protobuf import descriptor_pb2
     from mnemo_client import _rpc
-    from mnemo_client.aio import AsyncService
 
     snake = lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # noqa: E731
     services = _contract_services()
@@ -300,8 +299,17 @@ def test_python_client_covers_every_service_and_rpc():
                 level = method.options.idempotency_level
                 assert _rpc.is_idempotent(path) == (level in (descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
                                                               descriptor_pb2.MethodOptions.IDEMPOTENT)), path
-    aclient = AsyncClient("127.0.0.1:1")
-    assert all(isinstance(getattr(aclient, a, None), AsyncService) for a in _rpc.SERVICES)
+
+
+async def test_python_async_client_covers_every_service():
+    from mnemo_client import _rpc
+    from mnemo_client.aio import AsyncService
+
+    async with AsyncClient("127.0.0.1:1") as client:
+        for attribute in _rpc.SERVICES:
+            service = getattr(client, attribute, None)
+            assert isinstance(service, AsyncService), attribute
+            assert all(callable(getattr(service, name, None)) for name in _rpc.METHODS[attribute]), attribute
 
 
 async def test_python_async_client_against_a_newer_server(fake_mnemo):
