@@ -89,11 +89,18 @@ class Stack:
         return "\n".join(self.log_lines)
 
 
+# Settings and provider credentials a developer's shell may hold: a test
+# server sees only those the test gives it.
+PROVIDER_ENV_PREFIXES = ("MNEMO_", "LETTA_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_API_KEY", "AZURE_", "AWS_",
+                         "BEDROCK_", "GROQ_", "TOGETHER_", "DEEPSEEK_", "XAI_", "OPENROUTER_", "OLLAMA_", "VLLM_",
+                         "LMSTUDIO_")
+
+
 def make_stack(*, llm_base_url: str | None, extra_env: dict[str, str] | None = None,
                data_dir: Path | None = None) -> Stack:
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="mnemo-test-"))
     grpc_port, http_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MNEMO_", "LETTA_", "OPENAI_", "ANTHROPIC_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PROVIDER_ENV_PREFIXES)}
     env.update(
         MNEMO_DATA_DIR=str(data_dir), MNEMO_GRPC_PORT=str(grpc_port), MNEMO_HTTP_PORT=str(http_port),
         MNEMO_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",

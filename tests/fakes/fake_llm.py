@@ -7,6 +7,14 @@ and ``anthropic`` SDKs -- and any OpenAI-compatible client -- to use it unchange
 * OpenAI:    ``POST /v1/chat/completions`` (plain and SSE), ``POST /v1/embeddings``,
              ``GET /v1/models``
 * Anthropic: ``POST /v1/messages`` (plain and SSE), ``GET /v1/models``
+* Gemini:    ``POST /v1beta/models/{model}:generateContent``,
+             ``:streamGenerateContent?alt=sse``, ``:batchEmbedContents``,
+             ``:embedContent``, ``GET /v1beta/models`` (the google-genai SDK)
+* Azure:     ``POST /openai/deployments/{deployment}/chat/completions|embeddings``
+             (``api-version`` query, ``api-key`` header), ``GET /openai/deployments``
+* Bedrock:   ``POST /model/{model}/invoke`` and ``/invoke-with-response-stream``
+             (AWS event-stream binary framing), ``GET /foundation-models`` (the
+             anthropic SDK's Bedrock client and boto3)
 
 Paths work with or without the ``/v1`` prefix, so the openai SDK
 (``base_url=server.base_url + "/v1"``) and the anthropic SDK
@@ -18,6 +26,11 @@ Anthropic shape when the request carries an ``anthropic-version`` header.
     ...  # drive the code under test against server.base_url
     assert server.last_request(model="gpt-4o-mini").messages[-1]["role"] == "user"
     server.stop()
+
+Gemini, Azure and Bedrock name the model in the path; ``RecordedRequest.model``
+reports it from there. With ``valid_keys`` set, a request whose key (bearer
+token, ``x-api-key``, ``x-goog-api-key``, ``api-key``, or an AWS access key id
+in a SigV4 signature) is not among them gets the provider's 401.
 
 Scripted replies are consumed only by generation endpoints (chat completions and
 messages); embeddings and model listing never take them. When no scripted reply
@@ -39,7 +52,9 @@ import signal
 import struct
 import threading
 import time
+import urllib.parse
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,6 +76,20 @@ _ERROR_TYPES = {401: ("invalid_request_error", "authentication_error"),
                 413: ("invalid_request_error", "request_too_large"),
                 429: ("requests", "rate_limit_error"),
                 529: ("server_error", "overloaded_error")}
+# HTTP status -> google.rpc status name, for Gemini's error bodies.
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                  409: "ABORTED", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
+                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+# HTTP status -> Bedrock's x-amzn-ErrorType.
+_AWS_ERROR = {400: "ValidationException", 401: "UnrecognizedClientException", 403: "AccessDeniedException",
+              404: "ResourceNotFoundException", 429: "ThrottlingException", 500: "InternalServerException",
+              503: "ServiceUnavailableException"}
+# finish_reason (OpenAI vocabulary) -> Gemini finishReason.
+_GEMINI_FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "content_filter": "SAFETY"}
+_GEMINI_PATH = re.compile(r"^/(v1beta|v1|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent|"
+                          r"batchEmbedContents|embedContent)$")
+_AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions|embeddings)$")
+_BEDROCK_PATH = re.compile(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$")
 # finish_reason (OpenAI vocabulary) -> stop_reason (Anthropic vocabulary).
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens",
                  "tool_calls": "tool_use", "content_filter": "refusal"}
@@ -116,14 +145,19 @@ class RecordedRequest:
 
     method: str
     path: str  # as sent, without the query string
-    endpoint: str  # "chat.completions" | "messages" | "embeddings" | "models" | "unknown"
-    api: str  # "openai" | "anthropic"
+    # "chat.completions" | "messages" | "embeddings" | "models" | "generate" (Gemini, Bedrock) | "unknown"
+    endpoint: str
+    api: str  # "openai" | "anthropic" | "gemini" | "bedrock" (Azure speaks "openai")
     headers: dict[str, str]  # lower-cased names
     body: Any
     received_at: float = field(default_factory=time.time)
+    query: dict[str, str] = field(default_factory=dict)
+    path_model: str | None = None  # the model (or deployment) named in the path
 
     @property
     def model(self) -> str | None:
+        if self.path_model is not None:
+            return self.path_model
         return self.body.get("model") if isinstance(self.body, dict) else None
 
     @property
@@ -168,7 +202,13 @@ def _split(text: str, n: int) -> list[str]:
 
 
 def _last_user_text(body: dict[str, Any]) -> str:
-    """Text of the last user message (string content or text parts/blocks)."""
+    """Text of the last user message (string content or text parts/blocks;
+    Gemini's `contents` too)."""
+    for content in reversed(body.get("contents") or []):
+        if isinstance(content, dict) and content.get("role", "user") == "user":
+            texts = [p.get("text", "") for p in content.get("parts") or [] if isinstance(p, dict) and "text" in p]
+            if texts:
+                return "".join(texts)
     for msg in reversed(body.get("messages") or []):
         if isinstance(msg, dict) and msg.get("role") == "user":
             content = msg.get("content")
@@ -183,7 +223,8 @@ def _usage(body: dict[str, Any], reply: Reply) -> tuple[int, int]:
     """(prompt, completion) tokens: overrides, else ~4 characters per token."""
     prompt = reply.prompt_tokens
     if prompt is None:
-        prompt = max(1, len(_dumps([body.get("system"), body.get("messages"), body.get("tools")])) // 4)
+        prompt = max(1, len(_dumps([body.get("system"), body.get("messages"), body.get("tools"),
+                                    body.get("contents"), body.get("systemInstruction")])) // 4)
     completion = reply.completion_tokens
     if completion is None:
         produced = [reply.text or "", reply.reasoning or ""]
@@ -231,6 +272,8 @@ class FakeLLM:
         # Answer when no scripted reply matches: a Reply, a callable taking the parsed
         # request body and returning a Reply, or None for the "echo: ..." reply.
         self.default: Reply | Callable[[dict[str, Any]], Reply] | None = None
+        # Keys the server accepts; None accepts any (see the module docstring).
+        self.valid_keys: set[str] | None = None
         self._lock = threading.RLock()  # re-entrant: `match` callables may inspect the server
         self._script: list[_Scripted] = []
         self._requests: list[RecordedRequest] = []
@@ -347,10 +390,11 @@ class FakeLLM:
             if script:
                 self._script.clear()
 
-    def _next_reply(self, body: dict[str, Any]) -> Reply:
+    def _next_reply(self, body: dict[str, Any], model: str | None = None) -> Reply:
+        model = model if model is not None else body.get("model")
         with self._lock:
             for i, item in enumerate(self._script):
-                if item.model not in (None, body.get("model")):
+                if item.model not in (None, model):
                     continue
                 if item.match is not None and not item.match(body):
                     continue
@@ -400,7 +444,9 @@ class FakeLLM:
             raw = await reader.readexactly(int(headers.get("content-length") or 0))
         conn = headers.get("connection", "").lower()
         keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-        await self._dispatch(writer, method, target.split("?", 1)[0], headers, raw, keep_alive)
+        path, _, query = target.partition("?")
+        await self._dispatch(writer, method, urllib.parse.unquote(path), headers, raw, keep_alive,
+                             dict(urllib.parse.parse_qsl(query)))
         await writer.drain()
         return keep_alive
 
@@ -437,8 +483,20 @@ class FakeLLM:
             extra = {"retry-after": f"{err.retry_after:g}", "retry-after-ms": str(int(err.retry_after * 1000))}
         fallback = ("server_error", "api_error") if err.status >= 500 else ("invalid_request_error",) * 2
         openai_type, anthropic_type = _ERROR_TYPES.get(err.status, fallback)
-        if api == "anthropic":
-            payload: dict[str, Any] = {"type": "error", "error": {
+        if api == "gemini":
+            details: list[dict[str, Any]] = []
+            if err.retry_after is not None:
+                details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                "retryDelay": f"{err.retry_after:g}s"})
+            payload: dict[str, Any] = {"error": {
+                "code": err.status, "message": err.message, "details": details,
+                "status": err.type or _GOOGLE_STATUS.get(err.status, "INTERNAL" if err.status >= 500 else "UNKNOWN")}}
+        elif api == "bedrock":
+            extra["x-amzn-errortype"] = err.type or _AWS_ERROR.get(
+                err.status, "InternalServerException" if err.status >= 500 else "ValidationException")
+            payload = {"message": err.message}
+        elif api == "anthropic":
+            payload = {"type": "error", "error": {
                 "type": err.type or anthropic_type, "message": err.message}}
         else:
             payload = {"error": {"message": err.message, "type": err.type or openai_type, "param": None,
@@ -446,7 +504,7 @@ class FakeLLM:
         self._send_json(writer, err.status, payload, api, keep_alive, extra)
 
     async def _send_sse(self, writer: asyncio.StreamWriter, events: list[bytes], reply: Reply,
-                        api: str, keep_alive: bool) -> None:
+                        api: str, keep_alive: bool, content_type: str = "text/event-stream; charset=utf-8") -> None:
         """Stream pre-encoded SSE events, one HTTP chunk each.
 
         Without an inter-event delay the whole response goes out in a single write:
@@ -454,7 +512,7 @@ class FakeLLM:
         (which matters under the GIL when client and fake share a process).
         """
         head = self._head(200, api, keep_alive, {
-            "content-type": "text/event-stream; charset=utf-8",
+            "content-type": content_type,
             "cache-control": "no-cache", "transfer-encoding": "chunked"})
         chunks = [b"%x\r\n%s\r\n" % (len(event), event) for event in events]
         if not reply.chunk_delay_s:
@@ -470,8 +528,14 @@ class FakeLLM:
     # ------------------------------------------------------------------ routing & endpoints
 
     async def _dispatch(self, writer: asyncio.StreamWriter, method: str, path: str,
-                        headers: dict[str, str], raw: bytes, keep_alive: bool) -> None:
+                        headers: dict[str, str], raw: bytes, keep_alive: bool,
+                        query: dict[str, str] | None = None) -> None:
+        query = query or {}
         route = path.rstrip("/")
+        if route.startswith(("/v1beta/", "/v1alpha/")) or route in ("/v1beta/models", "/v1alpha/models") \
+                or _GEMINI_PATH.match(route) or route.startswith(("/openai/", "/model/", "/foundation-models")):
+            await self._dispatch_path_model(writer, method, route, headers, raw, keep_alive, query)
+            return
         while route == "/v1" or route.startswith("/v1/"):  # accept /v1, /v1/v1 or no prefix
             route = route[3:]
         endpoint = {"/chat/completions": "chat.completions", "/messages": "messages",
@@ -490,6 +554,7 @@ class FakeLLM:
         try:
             if bad_json:
                 raise _HTTPError(Error(400, "request body is not valid JSON"))
+            self._check_key(headers)
             if endpoint == "unknown":
                 raise _HTTPError(Error(404, f"unknown path {path}"))
             if method != ("GET" if endpoint == "models" else "POST"):
@@ -508,6 +573,152 @@ class FakeLLM:
             raise  # the client hung up mid-stream: nothing left to answer
         except Exception as exc:  # noqa: BLE001 -- a bug in the fake or a bad script: answer, don't hang
             self._send_error(writer, Error(500, f"fake LLM failure: {exc!r}"), api, keep_alive)
+
+    def _check_key(self, headers: dict[str, str]) -> None:
+        """Refuses a request whose key is not in `valid_keys` (when set)."""
+        if self.valid_keys is None:
+            return
+        auth = headers.get("authorization", "")
+        given = None
+        if auth.startswith("AWS4-HMAC-SHA256"):
+            match = re.search(r"Credential=([^/]+)/", auth)
+            given = match.group(1) if match else ""
+        elif auth.lower().startswith("bearer "):
+            given = auth[7:]
+        for name in ("x-api-key", "x-goog-api-key", "api-key"):
+            given = headers.get(name, given)
+        if given not in self.valid_keys:
+            raise _HTTPError(Error(401, "invalid api key", type=None))
+
+    async def _dispatch_path_model(self, writer: asyncio.StreamWriter, method: str, route: str,
+                                   headers: dict[str, str], raw: bytes, keep_alive: bool,
+                                   query: dict[str, str]) -> None:
+        """Gemini, Azure and Bedrock: the model is in the path."""
+        gemini, azure, bedrock = _GEMINI_PATH.match(route), _AZURE_PATH.match(route), _BEDROCK_PATH.match(route)
+        api, endpoint, model = "openai", "unknown", None
+        if gemini:
+            api, model = "gemini", gemini.group(2)
+            endpoint = "embeddings" if "Embed" in gemini.group(3) else "generate"
+        elif route.startswith(("/v1beta", "/v1alpha")):
+            api, endpoint = "gemini", "models" if route.endswith("/models") else "unknown"
+        elif azure:
+            model = azure.group(1)
+            endpoint = "chat.completions" if azure.group(2) == "chat/completions" else "embeddings"
+        elif route == "/openai/deployments":
+            endpoint = "models"
+        elif bedrock:
+            api, endpoint, model = "bedrock", "generate", bedrock.group(1)
+        elif route == "/foundation-models":
+            api, endpoint = "bedrock", "models"
+        try:
+            body, bad_json = (json.loads(raw) if raw else None), False
+        except ValueError:
+            body, bad_json = None, True
+        with self._lock:
+            self._requests.append(RecordedRequest(method, route, endpoint, api, headers, body, query=query,
+                                                  path_model=model))
+        try:
+            if bad_json:
+                raise _HTTPError(Error(400, "request body is not valid JSON"))
+            self._check_key(headers)
+            if azure or route == "/openai/deployments":
+                if not query.get("api-version"):
+                    raise _HTTPError(Error(404, "Resource not found (no api-version)"))
+            if endpoint == "unknown":
+                raise _HTTPError(Error(404, f"unknown path {route}"))
+            if method != ("GET" if endpoint == "models" else "POST"):
+                raise _HTTPError(Error(405, f"{method} not allowed on {route}"))
+            if endpoint == "models":
+                self._send_json(writer, 200, self._path_models(api), api, keep_alive)
+                return
+            if not isinstance(body, dict):
+                raise _HTTPError(Error(400, "request body must be a JSON object"))
+            if api == "gemini" and endpoint == "embeddings":
+                self._send_json(writer, 200, self._gemini_embeddings(gemini.group(3), body), api, keep_alive)
+            elif api == "gemini":
+                await self._generate_gemini(writer, model, body, gemini.group(3) == "streamGenerateContent",
+                                            keep_alive)
+            elif api == "bedrock":
+                await self._generate_bedrock(writer, model, body, bedrock.group(2) != "invoke", keep_alive)
+            elif endpoint == "embeddings":
+                self._send_json(writer, 200, self._embeddings(body), api, keep_alive)
+            else:
+                await self._generate(writer, api, {"model": model, **body}, keep_alive)
+        except _HTTPError as exc:
+            self._send_error(writer, exc.error, api, keep_alive)
+        except ConnectionError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._send_error(writer, Error(500, f"fake LLM failure: {exc!r}"), api, keep_alive)
+
+    def _path_models(self, api: str) -> dict[str, Any]:
+        if api == "gemini":
+            return {"models": [{
+                "name": f"models/{m}", "version": "001", "displayName": m,
+                "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536,
+                "supportedGenerationMethods": (["embedContent"] if "embedding" in m
+                                               else ["generateContent", "countTokens"])} for m in self.models]}
+        if api == "bedrock":
+            return {"modelSummaries": [{
+                "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{m}", "modelId": m, "modelName": m,
+                "providerName": "Anthropic", "inputModalities": ["TEXT"], "outputModalities": ["TEXT"],
+                "responseStreamingSupported": True, "inferenceTypesSupported": ["ON_DEMAND"]}
+                for m in self.models]}
+        return {"object": "list", "data": [{
+            "id": m, "model": m, "object": "deployment", "owner": "organization-owner", "status": "succeeded",
+            "created_at": 1735689600, "scale_settings": {"scale_type": "standard"}} for m in self.models]}
+
+    def _gemini_embeddings(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        def one(request: dict[str, Any]) -> dict[str, Any]:
+            parts = (request.get("content") or {}).get("parts") or []
+            text = "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+            dim = request.get("outputDimensionality") or 768
+            return {"values": embed(text, dim)}
+
+        if method == "batchEmbedContents":
+            requests = body.get("requests")
+            if not isinstance(requests, list) or not requests:
+                raise _HTTPError(Error(400, "requests: must be a non-empty list"))
+            return {"embeddings": [one(r) for r in requests]}
+        return {"embedding": one(body)}
+
+    async def _generate_gemini(self, writer: asyncio.StreamWriter, model: str, body: dict[str, Any],
+                               stream: bool, keep_alive: bool) -> None:
+        if not body.get("contents"):
+            raise _HTTPError(Error(400, "contents: field required"))
+        reply = self._next_reply(body, model)
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        if reply.error is not None:
+            raise _HTTPError(reply.error)
+        render = _GeminiReply(model, body, reply)
+        if stream:
+            await self._send_sse(writer, render.stream(), reply, "gemini", keep_alive,
+                                 content_type="text/event-stream")
+        else:
+            self._send_json(writer, 200, render.complete(), "gemini", keep_alive)
+
+    async def _generate_bedrock(self, writer: asyncio.StreamWriter, model: str, body: dict[str, Any],
+                                stream: bool, keep_alive: bool) -> None:
+        for name in ("messages", "max_tokens", "anthropic_version"):
+            if body.get(name) in (None, "", []):
+                raise _HTTPError(Error(400, f"{name}: field required"))
+        if "model" in body or "stream" in body:
+            raise _HTTPError(Error(400, "model and stream are not body fields on Bedrock"))
+        if not str(body["anthropic_version"]).startswith("bedrock-"):
+            raise _HTTPError(Error(400, f"anthropic_version: {body['anthropic_version']!r} is not a Bedrock version"))
+        reply = self._next_reply(body, model)
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        if reply.error is not None:
+            raise _HTTPError(reply.error)
+        render = _AnthropicReply({**body, "model": model}, reply)
+        if stream:
+            events = [_aws_event(payload) for payload in render.events()]
+            await self._send_sse(writer, events, reply, "bedrock", keep_alive,
+                                 content_type="application/vnd.amazon.eventstream")
+        else:
+            self._send_json(writer, 200, render.complete(), "bedrock", keep_alive)
 
     def _models(self, route: str, api: str) -> dict[str, Any]:
         def entry(name: str) -> dict[str, Any]:
@@ -664,11 +875,16 @@ class _AnthropicReply:
                 "usage": self._usage(self.output_tokens)}
 
     def stream(self) -> list[bytes]:
+        return [f"event: {p['type']}\ndata: {_dumps(p)}\n\n".encode() for p in self.events()]
+
+    def events(self) -> list[dict[str, Any]]:
+        """The stream's events, in order (SSE frames for Anthropic, event-stream
+        chunks for Bedrock)."""
         n = self.reply.stream_chunks or DEFAULT_STREAM_CHUNKS
-        events: list[bytes] = []
+        events: list[dict[str, Any]] = []
 
         def emit(kind: str, **payload: Any) -> None:
-            events.append(f"event: {kind}\ndata: {_dumps({'type': kind, **payload})}\n\n".encode())
+            events.append({"type": kind, **payload})
 
         def block(start: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
             index = len(blocks)
@@ -698,6 +914,88 @@ class _AnthropicReply:
              usage={"input_tokens": self.input_tokens, "output_tokens": self.output_tokens})
         emit("message_stop")
         return events
+
+
+class _GeminiReply:
+    """Renders a Reply as a Gemini GenerateContentResponse (object or SSE chunks)."""
+
+    def __init__(self, model: str, body: dict[str, Any], reply: Reply) -> None:
+        self.model, self.reply, self.text = model, reply, reply.text or ""
+        self.id = _new_id("")
+        finish = reply.finish_reason or "stop"
+        self.finish = _GEMINI_FINISH.get(finish, finish.upper())
+        self.prompt, self.completion = _usage(body, reply)
+
+    def _usage(self, final: bool) -> dict[str, Any]:
+        usage: dict[str, Any] = {"promptTokenCount": self.prompt}
+        if final:
+            thoughts = max(1, len(self.reply.reasoning) // 4) if self.reply.reasoning else 0
+            usage.update(candidatesTokenCount=self.completion, totalTokenCount=self.prompt + self.completion + thoughts)
+            if thoughts:
+                usage["thoughtsTokenCount"] = thoughts
+        else:
+            usage["totalTokenCount"] = self.prompt
+        return usage
+
+    def _call_parts(self) -> list[dict[str, Any]]:
+        parts = []
+        for i, tool in enumerate(self.reply.tool_calls):
+            args: Any = tool.arguments
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except ValueError:
+                    args = {}
+            call: dict[str, Any] = {"name": tool.name, "args": args}
+            if tool.id:
+                call["id"] = tool.id
+            part: dict[str, Any] = {"functionCall": call}
+            if i == 0:
+                part["thoughtSignature"] = base64.b64encode(b"fake-signature").decode()
+            parts.append(part)
+        return parts
+
+    def _response(self, parts: list[dict[str, Any]], final: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+        if final:
+            candidate["finishReason"] = self.finish
+        return {"candidates": [candidate], "usageMetadata": self._usage(final), "modelVersion": self.model,
+                "responseId": self.id}
+
+    def complete(self) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = []
+        if self.reply.reasoning:
+            parts.append({"text": self.reply.reasoning, "thought": True})
+        if self.text:
+            parts.append({"text": self.text})
+        parts += self._call_parts()
+        return self._response(parts, True)
+
+    def stream(self) -> list[bytes]:
+        n = self.reply.stream_chunks or DEFAULT_STREAM_CHUNKS
+        chunks = [[{"text": p, "thought": True}] for p in _split(self.reply.reasoning or "", n)]
+        chunks += [[{"text": p}] for p in _split(self.text, n)]
+        chunks += [[part] for part in self._call_parts()]
+        if not chunks:
+            chunks = [[]]
+        out = [self._response(parts, i == len(chunks) - 1) for i, parts in enumerate(chunks)]
+        return [b"data: " + _dumps(c).encode() + b"\r\n\r\n" for c in out]
+
+
+def _aws_event(payload: dict[str, Any]) -> bytes:
+    """One AWS event-stream message carrying a Bedrock `chunk` event whose
+    `bytes` are the Anthropic event's JSON (prelude, headers, payload, CRCs)."""
+    body = _dumps({"bytes": base64.b64encode(_dumps(payload).encode()).decode()}).encode()
+    headers = b""
+    for name, value in ((":event-type", "chunk"), (":content-type", "application/json"),
+                        (":message-type", "event")):
+        raw_name, raw_value = name.encode(), value.encode()
+        headers += struct.pack(">B", len(raw_name)) + raw_name + struct.pack(">BH", 7, len(raw_value)) + raw_value
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
 # --------------------------------------------------------------------------- CLI

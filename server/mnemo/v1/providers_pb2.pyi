@@ -86,3 +86,27 @@ class DeleteProviderRequest(_message.Message):
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
     def __init__(self, provider_id: _Optional[str] = ...) -> None: ...
+
+class CheckProviderRequest(_message.Message):
+    __slots__ = ("provider_type", "api_key", "base_url", "access_key", "region", "api_version")
+    PROVIDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_KEY_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    API_VERSION_FIELD_NUMBER: _ClassVar[int]
+    provider_type: str
+    api_key: str
+    base_url: str
+    access_key: str
+    region: str
+    api_version: str
+    def __init__(self, provider_type: _Optional[str] = ..., api_key: _Optional[str] = ..., base_url: _Optional[str] = ..., access_key: _Optional[str] = ..., region: _Optional[str] = ..., api_version: _Optional[str] = ...) -> None: ...
+
+class CheckProviderResponse(_message.Message):
+    __slots__ = ("message", "model_count")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    model_count: int
+    def __init__(self, message: _Optional[str] = ..., model_count: _Optional[int] = ...) -> None: ...

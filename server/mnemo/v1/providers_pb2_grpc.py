@@ -64,6 +64,11 @@ class ProviderServiceStub:
                 request_serializer=mnemo_dot_v1_dot_providers__pb2.DeleteProviderRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CheckProvider = channel.unary_unary(
+                '/mnemo.v1.ProviderService/CheckProvider',
+                request_serializer=mnemo_dot_v1_dot_providers__pb2.CheckProviderRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_providers__pb2.CheckProviderResponse.FromString,
+                _registered_method=True)
 
 
 class ProviderServiceServicer:
@@ -108,6 +113,18 @@ class ProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckProvider(self, request, context):
+        """Checks a provider's credentials with a real, cheap call to the provider
+        (listing its models), without storing anything. A key the provider
+        refuses is UNAUTHENTICATED (REST 401); an unreachable or wrong base URL is
+        INVALID_ARGUMENT naming base_url. Through REST also as Letta's older
+        GET /v1/providers/check?provider_type=..., with the key in the x-api-key
+        header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +152,11 @@ def add_ProviderServiceServicer_to_server(servicer, server):
                     servicer.DeleteProvider,
                     request_deserializer=mnemo_dot_v1_dot_providers__pb2.DeleteProviderRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'CheckProvider': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckProvider,
+                    request_deserializer=mnemo_dot_v1_dot_providers__pb2.CheckProviderRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_providers__pb2.CheckProviderResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +298,33 @@ class ProviderService:
             '/mnemo.v1.ProviderService/DeleteProvider',
             mnemo_dot_v1_dot_providers__pb2.DeleteProviderRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckProvider(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.ProviderService/CheckProvider',
+            mnemo_dot_v1_dot_providers__pb2.CheckProviderRequest.SerializeToString,
+            mnemo_dot_v1_dot_providers__pb2.CheckProviderResponse.FromString,
             options,
             channel_credentials,
             insecure,

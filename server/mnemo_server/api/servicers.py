@@ -256,6 +256,11 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):
         await self.providers.delete(request.provider_id)
         return EMPTY
 
+    async def CheckProvider(self, request, context):
+        # Letta's GET form carries the key in the x-api-key header (REST headers arrive as metadata).
+        header_key = next((v for k, v in context.invocation_metadata() or () if k == "x-api-key"), None)
+        return await self.providers.check(request, header_key if isinstance(header_key, str) else None)
+
 
 def register_all(server, services: Services) -> list[str]:
     """Adds every servicer to `server`; returns the full service names."""

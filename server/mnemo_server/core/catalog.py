@@ -1,10 +1,12 @@
 """The model catalog: which providers are configured, which models they offer,
 and how a handle ("provider/model") becomes an LlmConfig or EmbeddingConfig.
 
-Providers come from the standard environment variables (OPENAI_API_KEY,
-OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL). The "mnemo" provider
-is always there: its `offline-dev` model runs inside the server with no
-network, so a fresh install answers without any key.
+Providers come from the environment variables Letta used (OPENAI_API_KEY,
+ANTHROPIC_API_KEY, GEMINI_API_KEY, AZURE_API_KEY + AZURE_BASE_URL, AWS_* for
+Bedrock, OLLAMA_BASE_URL, GROQ_API_KEY, ...; all read in config.py and listed in
+docs/providers.md). The "mnemo" provider is always there: its `offline-dev`
+model runs inside the server with no network, so a fresh install answers
+without any key.
 """
 from __future__ import annotations
 
@@ -45,22 +47,47 @@ OPENAI_COMPATIBLE = {
     "xai": "https://api.x.ai/v1",
     "openrouter": "https://openrouter.ai/api/v1",
 }
-DEFAULT_BASE_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com", **OPENAI_COMPATIBLE}
+# Local servers whose Letta variables name the server, not its OpenAI API under /v1.
+LOCAL_SERVERS = ("ollama", "vllm", "lmstudio")
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_BASE_URL = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com",
+                    "google_ai": GEMINI_BASE_URL, **OPENAI_COMPATIBLE}
+# Provider types without one default URL: an Azure resource has its own
+# endpoint, Bedrock one per AWS region (bedrock_url).
+REGIONAL = ("azure", "bedrock")
+PROVIDER_TYPES = (*DEFAULT_BASE_URL, *REGIONAL)
 
 # Largest context windows of well-known models, by name prefix (longest wins).
 CONTEXT_WINDOWS = {
     "gpt-4o": 128_000, "gpt-4.1": 1_047_576, "gpt-5": 400_000, "gpt-4-turbo": 128_000, "gpt-4": 8_192,
     "gpt-3.5-turbo": 16_385, "o1": 200_000, "o3": 200_000, "o4": 200_000,
     "claude": 200_000, "deepseek": 64_000, "grok": 131_072, "llama": 128_000,
+    "gemini": 1_048_576, "gemini-2.0": 1_048_576, "gemini-1.5-pro": 2_097_152,
 }
-PROVIDER_CONTEXT_DEFAULT = {"openai": 128_000, "anthropic": 200_000}
+PROVIDER_CONTEXT_DEFAULT = {"openai": 128_000, "anthropic": 200_000, "google_ai": 1_048_576, "azure": 128_000,
+                            "bedrock": 200_000}
 # Well-known models offered when a provider's own listing cannot be read.
 KNOWN_MODELS = {
     "openai": ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini"],
     "anthropic": ["claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-1"],
+    "google_ai": ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite"],
+    "azure": ["gpt-4o-mini", "gpt-4o", "gpt-4.1"],
+    # Bedrock's cross-region inference profiles for Anthropic's current models.
+    "bedrock": ["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+                "us.anthropic.claude-opus-4-1-20250805-v1:0"],
 }
 EMBEDDING_DIMS = {
     "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
+    "gemini-embedding-001": 3072, "text-embedding-004": 768,
+}
+# Provider types whose embedding models /v1/embeddings/models lists, and
+# those that serve none here.
+EMBEDDING_TYPES = ("openai", "google_ai")
+NO_EMBEDDINGS = ("anthropic", "azure", "bedrock")
+# Embedding models offered when a provider's own listing has none.
+KNOWN_EMBEDDINGS = {
+    "openai": list(EMBEDDING_DIMS)[:3],
+    "google_ai": ["gemini-embedding-001", "text-embedding-004"],
 }
 LISTING_TTL_S = 300.0
 
@@ -70,8 +97,57 @@ class Provider:
     name: str
     provider_type: str
     base_url: str | None
-    api_key: str | None
+    api_key: str | None  # for Bedrock, the AWS secret access key
     category: str = "base"
+    api_version: str | None = None  # Azure's api-version
+    access_key: str | None = None  # Bedrock: the AWS access key id
+    region: str | None = None  # Bedrock: the AWS region
+    session_token: str | None = None  # Bedrock: temporary credentials' token
+
+
+def bedrock_url(region: str) -> str:
+    """The Bedrock runtime endpoint of an AWS region."""
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+def openai_v1(url: str) -> str:
+    """A local server's URL as Letta's variables give it ("http://localhost:11434")
+    turned into its OpenAI API's base URL (".../v1"); a URL already ending in
+    /v1 is kept."""
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else f"{url}/v1"
+
+
+def environment_providers(settings: Settings) -> list[Provider]:
+    """The providers the environment configures (see config.py)."""
+    out = []
+    if settings.openai_api_key or settings.openai_base_url:
+        out.append(Provider("openai", "openai", settings.openai_base_url or DEFAULT_BASE_URL["openai"],
+                            settings.openai_api_key))
+    if settings.anthropic_api_key or settings.anthropic_base_url:
+        out.append(Provider("anthropic", "anthropic", settings.anthropic_base_url or DEFAULT_BASE_URL["anthropic"],
+                            settings.anthropic_api_key))
+    if settings.gemini_api_key:
+        out.append(Provider("google_ai", "google_ai", (settings.gemini_base_url or GEMINI_BASE_URL).rstrip("/"),
+                            settings.gemini_api_key))
+    if settings.azure_api_key and settings.azure_base_url:
+        out.append(Provider("azure", "azure", settings.azure_base_url.rstrip("/"), settings.azure_api_key,
+                            api_version=settings.azure_api_version))
+    elif settings.azure_api_key or settings.azure_base_url:
+        log.warning("Azure OpenAI needs both AZURE_API_KEY and AZURE_BASE_URL; it is left out")
+    if settings.aws_access_key_id and settings.aws_secret_access_key:
+        region = settings.aws_region or "us-east-1"
+        out.append(Provider("bedrock", "bedrock", (settings.bedrock_base_url or bedrock_url(region)).rstrip("/"),
+                            settings.aws_secret_access_key, access_key=settings.aws_access_key_id, region=region,
+                            session_token=settings.aws_session_token,
+                            api_version=settings.bedrock_anthropic_version))
+    for env in settings.compatible:
+        if env.base_url:
+            url = openai_v1(env.base_url) if env.provider_type in LOCAL_SERVERS else env.base_url.rstrip("/")
+        else:
+            url = OPENAI_COMPATIBLE[env.provider_type]
+        out.append(Provider(env.provider_type, env.provider_type, url, env.api_key))
+    return out
 
 
 def is_offline(config: models_pb2.LlmConfig) -> bool:
@@ -97,16 +173,7 @@ def context_window_of(provider_type: str, model: str) -> int:
 
 class Catalog:
     def __init__(self, settings: Settings):
-        self.providers: dict[str, Provider] = {}
-        if settings.openai_api_key or settings.openai_base_url:
-            self.providers["openai"] = Provider(
-                "openai", "openai", settings.openai_base_url or DEFAULT_BASE_URL["openai"], settings.openai_api_key
-            )
-        if settings.anthropic_api_key or settings.anthropic_base_url:
-            self.providers["anthropic"] = Provider(
-                "anthropic", "anthropic", settings.anthropic_base_url or DEFAULT_BASE_URL["anthropic"],
-                settings.anthropic_api_key,
-            )
+        self.providers: dict[str, Provider] = {p.name: p for p in environment_providers(settings)}
         self.providers[OFFLINE_PROVIDER] = Provider(OFFLINE_PROVIDER, OFFLINE_PROVIDER, None, None)
         self._environment = frozenset(self.providers)
         self._listing: dict[str, tuple[float, list[str]]] = {}
@@ -135,6 +202,8 @@ class Catalog:
             return "openai/gpt-4o-mini"
         if "anthropic" in self.providers:
             return "anthropic/claude-sonnet-4-5-20250929"
+        if "google_ai" in self.providers:
+            return "google_ai/gemini-2.5-flash"
         return OFFLINE_HANDLE
 
     def default_embedding_handle(self) -> str | None:
@@ -159,9 +228,9 @@ class Catalog:
     def _provider_type(self, field: str, provider: str) -> str:
         if provider in self.providers:
             return self.providers[provider].provider_type
-        if provider in DEFAULT_BASE_URL or provider == OFFLINE_PROVIDER:
+        if provider in PROVIDER_TYPES or provider == OFFLINE_PROVIDER:
             return provider
-        known = sorted({*DEFAULT_BASE_URL, *self.providers})
+        known = sorted({*PROVIDER_TYPES, *self.providers})
         raise InvalidArgument(field, f"unknown provider '{provider}'; known providers: {', '.join(known)}")
 
     def llm_config(self, handle: str, *, field: str = "model", context_window_limit: int | None = None,
@@ -192,8 +261,8 @@ class Catalog:
                          chunk_size: int | None = None) -> models_pb2.EmbeddingConfig:
         provider, model = self.split_handle(field, handle)
         ptype = self._provider_type(field, provider)
-        if ptype == "anthropic":
-            raise InvalidArgument(field, "anthropic offers no embedding models")
+        if ptype in NO_EMBEDDINGS:
+            raise InvalidArgument(field, f"{ptype} offers no embedding models here")
         if ptype == OFFLINE_PROVIDER:
             if model != local_embeddings.LOCAL_MODEL:
                 raise InvalidArgument(field, f"the {OFFLINE_PROVIDER} provider's only embedding model is "
@@ -235,23 +304,15 @@ class Catalog:
 
     @staticmethod
     async def _fetch_names(provider: Provider) -> list[str]:
-        if provider.provider_type == "anthropic":
-            import anthropic
+        from ..providers.listing import fetch_model_names
 
-            async with anthropic.AsyncAnthropic(api_key=provider.api_key or "none", base_url=provider.base_url,
-                                                max_retries=0) as client:
-                return [m.id async for m in client.models.list()]
-        import openai
-
-        async with openai.AsyncOpenAI(api_key=provider.api_key or "none", base_url=provider.base_url,
-                                      max_retries=0) as client:
-            return [m.id async for m in client.models.list()]
+        return await fetch_model_names(provider)
 
     async def list_models(self) -> list[models_pb2.Model]:
         out = []
         for provider in self.providers.values():
             for name in await self._model_names(provider):
-                if provider.provider_type == "openai" and "embedding" in name:
+                if provider.provider_type in EMBEDDING_TYPES and "embedding" in name:
                     continue
                 handle = f"{provider.name}/{name}"
                 max_window = (DEFAULT_CONTEXT_WINDOW if provider.provider_type == OFFLINE_PROVIDER
@@ -273,9 +334,10 @@ class Catalog:
     async def list_embedding_models(self) -> list[models_pb2.EmbeddingModel]:
         out = []
         for provider in self.providers.values():
-            if provider.provider_type != "openai":
+            if provider.provider_type not in EMBEDDING_TYPES:
                 continue
-            names = [n for n in await self._model_names(provider) if "embedding" in n] or list(EMBEDDING_DIMS)
+            names = ([n for n in await self._model_names(provider) if "embedding" in n]
+                     or KNOWN_EMBEDDINGS[provider.provider_type])
             for name in names:
                 out.append(models_pb2.EmbeddingModel(
                     handle=f"{provider.name}/{name}", embedding_model=name, name=name, display_name=name,

@@ -15,20 +15,28 @@ import re
 from mnemo.v1 import providers_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..errors import AlreadyExists, InvalidArgument, NotFound
+from ..config import AZURE_DEFAULT_API_VERSION
+from ..errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated, Unavailable
 from ..ids import new_id
+from ..providers.base import LLMError
 from ..storage import providers as store
 from ..storage.paging import page_from
 from . import validate
-from .catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, Catalog, Provider
+from .catalog import DEFAULT_BASE_URL, OFFLINE_PROVIDER, Catalog, Provider, bedrock_url
+from .catalog import PROVIDER_TYPES as ALL_TYPES
 from .db import get_or_not_found, transaction
 from .secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-PROVIDER_TYPES = tuple(DEFAULT_BASE_URL)
+# Types a stored provider may have: Bedrock needs an access key id and a region
+# besides its key, which a stored provider has no place for (environment only).
+PROVIDER_TYPES = (*DEFAULT_BASE_URL, "azure")
+# Types that need a key at their official URL.
+KEYED_TYPES = ("openai", "anthropic", "google_ai", "groq", "together", "deepseek", "xai", "openrouter")
 REFRESH_S = 5.0
+CHECK_TIMEOUT_S = 10.0
 
 
 def _base_url(field: str, value: str | None) -> str | None:
@@ -37,6 +45,16 @@ def _base_url(field: str, value: str | None) -> str | None:
     if not re.match(r"^https?://[^\s]+$", value):
         raise InvalidArgument(field, f"'{value}' is not an http(s) URL")
     return value.rstrip("/")
+
+
+def _require_credentials(ptype: str, base_url: str | None, api_key: str | None) -> None:
+    if ptype == "azure" and not base_url:
+        raise InvalidArgument("base_url", "is required for azure (the resource's endpoint, "
+                                          "https://<resource>.openai.azure.com)")
+    official = base_url is None or base_url == DEFAULT_BASE_URL.get(ptype)
+    if api_key is None and (ptype == "azure" or (ptype in KEYED_TYPES and official)):
+        where = "" if ptype == "azure" else " at its official URL"
+        raise InvalidArgument("api_key", f"is required for {ptype}{where}")
 
 
 class Providers:
@@ -59,7 +77,8 @@ class Providers:
                 log.warning("stored provider %s: its key cannot be decrypted with this server's key", name)
                 continue
             stored.append(Provider(name=name, provider_type=ptype, base_url=base_url or DEFAULT_BASE_URL.get(ptype),
-                                   api_key=api_key, category="byok"))
+                                   api_key=api_key, category="byok",
+                                   api_version=AZURE_DEFAULT_API_VERSION if ptype == "azure" else None))
         self.catalog.set_stored(stored)
 
     async def start(self) -> None:
@@ -92,9 +111,7 @@ class Providers:
         validate.one_of("provider_type", request.provider_type, PROVIDER_TYPES)
         base_url = _base_url("base_url", request.base_url if request.HasField("base_url") else None)
         api_key = request.api_key if request.HasField("api_key") and request.api_key else None
-        official = (base_url or DEFAULT_BASE_URL[request.provider_type]) == DEFAULT_BASE_URL[request.provider_type]
-        if api_key is None and request.provider_type in ("openai", "anthropic") and official:
-            raise InvalidArgument("api_key", f"is required for {request.provider_type} at its official URL")
+        _require_credentials(request.provider_type, base_url, api_key)
         try:
             async with transaction(self.engine) as conn:
                 provider = await store.insert_provider(conn, {
@@ -148,3 +165,49 @@ class Providers:
             if not await store.delete_provider(conn, provider_id):
                 raise NotFound("provider", provider_id)
         await self.refresh()
+
+    async def check(self, request: providers_pb2.CheckProviderRequest,
+                    header_key: str | None = None) -> providers_pb2.CheckProviderResponse:
+        """Lists the provider's models with the given credentials: a real call
+        that costs nothing. Nothing is stored, and the key goes only to the
+        base URL given with it (or the type's official URL)."""
+        validate.required("provider_type", request.provider_type)
+        ptype = validate.one_of("provider_type", request.provider_type, ALL_TYPES)
+        base_url = _base_url("base_url", request.base_url if request.HasField("base_url") else None)
+        api_key = (request.api_key if request.HasField("api_key") and request.api_key else None) or header_key or None
+        region = request.region if request.HasField("region") and request.region else None
+        access_key = request.access_key if request.HasField("access_key") and request.access_key else None
+        if ptype == "bedrock":
+            if not access_key:
+                raise InvalidArgument("access_key", "is required for bedrock (the AWS access key id)")
+            if not api_key:
+                raise InvalidArgument("api_key", "is required for bedrock (the AWS secret access key)")
+            region = region or "us-east-1"
+            base_url = base_url or bedrock_url(region)
+        else:
+            _require_credentials(ptype, base_url, api_key)
+        version = request.api_version if request.HasField("api_version") and request.api_version else None
+        provider = Provider(name=ptype, provider_type=ptype, base_url=base_url or DEFAULT_BASE_URL.get(ptype),
+                            api_key=api_key, api_version=version or AZURE_DEFAULT_API_VERSION,
+                            access_key=access_key, region=region)
+        from ..providers.listing import fetch_model_names
+
+        try:
+            names = await fetch_model_names(provider, timeout=CHECK_TIMEOUT_S)
+        except LLMError as err:
+            raise _check_error(ptype, provider.base_url or "", err) from None
+        return providers_pb2.CheckProviderResponse(message=f"Valid api key for provider_type={ptype}",
+                                                   model_count=len(names))
+
+
+def _check_error(ptype: str, base_url: str, err: LLMError) -> Exception:
+    said = f"{ptype} answered: {err.message}"
+    if err.kind == "auth":
+        return Unauthenticated(f"api_key: {said}")
+    if err.kind in ("connection", "timeout"):
+        return InvalidArgument("base_url", f"could not reach {base_url} ({err.kind}: {err.message})")
+    if err.kind == "not_found":
+        return InvalidArgument("base_url", f"{base_url} has no model listing ({said})")
+    if err.kind in ("rate_limit", "server"):
+        return Unavailable(f"{said} (try again later)")
+    return InvalidArgument("api_key", said)

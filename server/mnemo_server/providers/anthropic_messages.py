@@ -82,7 +82,11 @@ class AnthropicMessagesClient:
 
     def __init__(self, *, api_key: str, base_url: str | None = None,
                  timeout: float | anthropic.Timeout = DEFAULT_TIMEOUT,
-                 sdk: anthropic.AsyncAnthropic | None = None):
+                 sdk: anthropic.AsyncAnthropic | anthropic.AsyncAnthropicBedrock | None = None,
+                 provider: str = "anthropic", extra_body: dict[str, Any] | None = None):
+        self.provider = provider
+        # Body fields the endpoint needs besides the Messages API's (Bedrock's anthropic_version).
+        self._extra_body = extra_body
         # Retries are the RetryingClient's job (registry.py); the SDK must not add its own.
         self._sdk = sdk or anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, timeout=timeout,
                                                     max_retries=0)
@@ -114,6 +118,8 @@ class AnthropicMessagesClient:
                       request.model, max_tokens)
         # No temperature: the API version this SDK speaks rejects every sampling
         # parameter (temperature, top_p, top_k), and the SDK no longer has them.
+        if self._extra_body:
+            params["extra_body"] = self._extra_body
         return params
 
     async def generate(self, request: LLMRequest, on_delta: OnDelta | None = None) -> LLMResponse:
@@ -122,7 +128,7 @@ class AnthropicMessagesClient:
             try:
                 message = await self._sdk.messages.create(**params)
             except anthropic.APIError as exc:
-                raise map_anthropic_error(exc) from exc
+                raise map_anthropic_error(exc, self.provider) from exc
             response = _from_message(message)
         else:
             response = await self._stream(params, on_delta)
@@ -137,7 +143,7 @@ class AnthropicMessagesClient:
         try:
             stream = await self._sdk.messages.create(**params, stream=True)
         except anthropic.APIError as exc:
-            raise map_anthropic_error(exc) from exc
+            raise map_anthropic_error(exc, self.provider) from exc
 
         text: list[str] = []
         reasoning: list[str] = []
@@ -190,8 +196,7 @@ class AnthropicMessagesClient:
                            finish_reason=_finish_reason(stop_reason, bool(tool_calls)),
                            usage=_to_usage(counts))
 
-    @staticmethod
-    async def _events(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def _events(self, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """The stream's events, with SDK and transport failures turned into LLMErrors."""
         iterator = aiter(stream)
         while True:
@@ -200,12 +205,12 @@ class AnthropicMessagesClient:
             except StopAsyncIteration:
                 return
             except anthropic.APIError as exc:
-                raise map_anthropic_error(exc) from exc
+                raise map_anthropic_error(exc, self.provider) from exc
             except _TIMEOUT_ERRORS as exc:
-                raise LLMError("timeout", "the answer stream timed out", provider="anthropic") from exc
+                raise LLMError("timeout", "the answer stream timed out", provider=self.provider) from exc
             except _TRANSPORT_ERRORS as exc:
                 raise LLMError("connection", f"the answer stream broke off ({exc!r})",
-                               provider="anthropic") from exc
+                               provider=self.provider) from exc
             yield event
 
 
@@ -368,7 +373,7 @@ def _to_usage(counts: dict[str, int]) -> Usage:
 # --------------------------------------------------------------------------- errors
 
 
-def map_anthropic_error(exc: anthropic.APIError) -> LLMError:
+def map_anthropic_error(exc: anthropic.APIError, provider: str = "anthropic") -> LLMError:
     """The LLMError for an `anthropic` SDK exception (the original stays as __cause__)."""
     message, error_type = _error_details(exc)
     status = getattr(exc, "status_code", None)
@@ -404,7 +409,7 @@ def map_anthropic_error(exc: anthropic.APIError) -> LLMError:
     else:
         kind = "server"
     # The provider's own words; callers add the provider name (`provider`) and status (`status`).
-    return LLMError(kind, message, status=status, provider="anthropic")
+    return LLMError(kind, message, status=status, provider=provider)
 
 
 def _error_details(exc: anthropic.APIError) -> tuple[str, str | None]:

@@ -129,6 +129,9 @@ class LLMError(Exception):
         self.status = status
         self.provider = provider
         self.message = message
+        # Seconds the provider asked to wait, when it said so in the body
+        # (Gemini's RetryInfo); headers are read from the cause (registry.py).
+        self.retry_after: float | None = None
 
 
 class LLMClient(Protocol):

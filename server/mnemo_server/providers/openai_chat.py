@@ -75,7 +75,7 @@ class OpenAIChatClient:
             # Only meaningful (and only accepted by some servers) alongside tools.
             params["parallel_tool_calls"] = request.parallel_tool_calls
         if request.max_tokens is not None:
-            limit = "max_completion_tokens" if self.endpoint_type == "openai" else "max_tokens"
+            limit = "max_completion_tokens" if self.endpoint_type in ("openai", "azure") else "max_tokens"
             params[limit] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from mnemo.v1 import models_pb2
 
-from ..config import Settings
-from ..core.catalog import DEFAULT_BASE_URL, OPENAI_COMPATIBLE, Catalog, Provider, is_offline
+from ..config import AZURE_DEFAULT_API_VERSION, BEDROCK_ANTHROPIC_VERSION, Settings
+from ..core.catalog import DEFAULT_BASE_URL, PROVIDER_TYPES, Catalog, Provider, is_offline
 from ..core.endpoints import foreign_endpoint
 from .anthropic_messages import AnthropicMessagesClient
 from .base import Delta, LLMClient, LLMError, LLMRequest, LLMResponse, OnDelta
+from .gemini import GeminiClient
 from .offline import OfflineDevClient
 from .openai_chat import OpenAIChatClient
 
@@ -38,7 +39,15 @@ RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
 _KEY_HINTS = {
     "openai": "OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)",
     "anthropic": "ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL for a compatible server)",
+    "google_ai": "GEMINI_API_KEY",
+    "azure": "AZURE_API_KEY and AZURE_BASE_URL",
+    "bedrock": "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION",
+    "groq": "GROQ_API_KEY", "together": "TOGETHER_API_KEY", "deepseek": "DEEPSEEK_API_KEY",
+    "xai": "XAI_API_KEY", "openrouter": "OPENROUTER_API_KEY",
 }
+# Provider types that are only reached with credentials of their own (no
+# placeholder key at any URL): Azure and Bedrock have no public default URL.
+_CREDENTIALS_REQUIRED = ("azure", "bedrock")
 
 
 # --------------------------------------------------------------------------- retries
@@ -114,7 +123,10 @@ class RetryingClient:
 
 def retry_after_of(err: BaseException) -> float | None:
     """Seconds the provider asked us to wait, from the HTTP response behind the
-    SDK exception that caused `err` (retry-after-ms, else retry-after)."""
+    SDK exception that caused `err` (retry-after-ms, else retry-after), or
+    from the error body when the provider said it there."""
+    if isinstance(getattr(err, "retry_after", None), float):
+        return err.retry_after  # type: ignore[attr-defined]
     cause = err.__cause__
     response = getattr(cause, "response", None)
     headers = getattr(response, "headers", None)
@@ -168,7 +180,7 @@ class ProviderRegistry:
             if self._offline is None:
                 self._offline = RetryingClient(OfflineDevClient(), self._retry)
             return self._offline
-        if etype != "openai" and etype != "anthropic" and etype not in OPENAI_COMPATIBLE:
+        if etype not in PROVIDER_TYPES:
             raise LLMError("bad_request", f"{_handle(llm_config)}: unsupported model endpoint type '{etype}'",
                            provider=etype)
 
@@ -179,8 +191,10 @@ class ProviderRegistry:
             raise LLMError("auth", f"{_handle(llm_config)}: the stored provider '{llm_config.provider_name}' "
                                    "no longer exists", provider=etype)
         configured_url = provider.base_url if provider else None
-        base_url = (llm_config.model_endpoint or configured_url or DEFAULT_BASE_URL[etype]).rstrip("/")
+        base_url = (llm_config.model_endpoint or configured_url or DEFAULT_BASE_URL.get(etype, "")).rstrip("/")
         api_key = provider.api_key if provider else None
+        if etype in _CREDENTIALS_REQUIRED and (provider is None or not api_key or not base_url):
+            raise LLMError("auth", f"{_handle(llm_config)} needs {_KEY_HINTS[etype]}", provider=etype)
         own_url = foreign_endpoint(provider, llm_config.model_endpoint)
         if provider is not None and own_url is not None:  # a configuration stored before this was refused
             raise LLMError("auth", f"{_handle(llm_config)}: model_endpoint '{llm_config.model_endpoint}' is not "
@@ -192,17 +206,28 @@ class ProviderRegistry:
                 raise LLMError("auth", f"{_handle(llm_config)} needs {_KEY_HINTS[etype]}", provider=etype)
             api_key = NO_KEY
 
-        key = (etype, base_url, api_key)
+        # Azure's API version and Bedrock's credentials and region are part of what a client is.
+        extra = (provider.api_version, provider.access_key, provider.region, provider.session_token) \
+            if provider is not None and etype in _CREDENTIALS_REQUIRED else ()
+        key = (etype, base_url, api_key, *extra)
         client = self._clients.get(key)
         if client is None:
-            client = RetryingClient(self._build(etype, base_url, api_key), self._retry)
+            client = RetryingClient(self._build(etype, base_url, api_key, provider), self._retry)
             self._clients[key] = client
         return client
 
-    def _build(self, etype: str, base_url: str, api_key: str) -> LLMClient:
+    def _build(self, etype: str, base_url: str, api_key: str, provider: Provider | None) -> LLMClient:
         extra = {} if self._timeout is None else {"timeout": self._timeout}
         if etype == "anthropic":
             return AnthropicMessagesClient(api_key=api_key, base_url=base_url, **extra)
+        if etype == "google_ai":
+            return GeminiClient(api_key=api_key, base_url=base_url, **extra)
+        if etype == "azure":
+            assert provider is not None
+            return azure_client(provider, base_url, self._timeout)
+        if etype == "bedrock":
+            assert provider is not None
+            return bedrock_client(provider, base_url, self._timeout)
         return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype, **extra)
 
     async def aclose(self) -> None:
@@ -213,6 +238,39 @@ class ProviderRegistry:
         for result in results:
             if isinstance(result, BaseException):
                 log.warning("closing an LLM client failed: %r", result)
+
+
+def azure_client(provider: Provider, base_url: str, timeout: float | None = None) -> OpenAIChatClient:
+    """Chat Completions on an Azure OpenAI resource: the `openai` SDK's Azure
+    client sends each call to /openai/deployments/{model}/chat/completions
+    with the api-version and the `api-key` header; the model is the deployment."""
+    import openai
+
+    from .openai_chat import DEFAULT_TIMEOUT
+
+
+    sdk = openai.AsyncAzureOpenAI(api_key=provider.api_key, azure_endpoint=base_url,
+                                  api_version=provider.api_version or AZURE_DEFAULT_API_VERSION,
+                                  timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+    return OpenAIChatClient(api_key=provider.api_key or "", endpoint_type="azure", sdk=sdk)
+
+
+def bedrock_client(provider: Provider, base_url: str, timeout: float | None = None) -> AnthropicMessagesClient:
+    """Anthropic models on AWS Bedrock: the `anthropic` SDK's Bedrock client
+    signs each call with the AWS credentials (SigV4) and sends it to
+    /model/{model}/invoke (or invoke-with-response-stream)."""
+    import anthropic
+
+    from .anthropic_messages import DEFAULT_TIMEOUT
+
+    sdk = anthropic.AsyncAnthropicBedrock(
+        aws_access_key=provider.access_key, aws_secret_key=provider.api_key,
+        aws_session_token=provider.session_token, aws_region=provider.region or "us-east-1", base_url=base_url,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+    # Bedrock takes the API version in the body, and only its own ("bedrock-2023-05-31").
+    version = provider.api_version or BEDROCK_ANTHROPIC_VERSION
+    return AnthropicMessagesClient(api_key=provider.api_key or "", sdk=sdk, provider="bedrock",
+                                   extra_body={"anthropic_version": version})
 
 
 def _handle(llm_config: models_pb2.LlmConfig) -> str:

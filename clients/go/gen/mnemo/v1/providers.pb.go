@@ -31,8 +31,9 @@ type Provider struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Name, the first part of its model handles; unique.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// "openai", "anthropic", or an OpenAI-compatible type ("ollama", "vllm",
-	// "lmstudio", "groq", "together", "deepseek", "xai", "openrouter").
+	// "openai", "anthropic", "google_ai" (Gemini), "azure" (Azure OpenAI; needs
+	// base_url), or an OpenAI-compatible type ("ollama", "vllm", "lmstudio",
+	// "groq", "together", "deepseek", "xai", "openrouter").
 	ProviderType string `protobuf:"bytes,3,opt,name=provider_type,json=providerType,proto3" json:"provider_type,omitempty"`
 	// Always "byok".
 	ProviderCategory string `protobuf:"bytes,4,opt,name=provider_category,json=providerCategory,proto3" json:"provider_category,omitempty"`
@@ -142,7 +143,8 @@ type CreateProviderRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Provider type (required); see Provider.provider_type.
 	ProviderType string `protobuf:"bytes,2,opt,name=provider_type,json=providerType,proto3" json:"provider_type,omitempty"`
-	// API key; required for openai and anthropic at their official URLs.
+	// API key; required for openai, anthropic and google_ai at their official
+	// URLs, and for azure.
 	ApiKey *string `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3,oneof" json:"api_key,omitempty"`
 	// Base URL of the API.
 	BaseUrl       *string `protobuf:"bytes,4,opt,name=base_url,json=baseUrl,proto3,oneof" json:"base_url,omitempty"`
@@ -502,6 +504,155 @@ func (x *DeleteProviderRequest) GetProviderId() string {
 	return ""
 }
 
+// CheckProviderRequest is Letta's ProviderCheck: the credentials to test.
+type CheckProviderRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provider type (required): any type of Provider.provider_type, or
+	// "bedrock" (AWS Bedrock, with access_key and region).
+	ProviderType string `protobuf:"bytes,1,opt,name=provider_type,json=providerType,proto3" json:"provider_type,omitempty"`
+	// The key to check (for bedrock, the AWS secret access key). Through REST
+	// GET it may come in the x-api-key header instead.
+	ApiKey *string `protobuf:"bytes,2,opt,name=api_key,json=apiKey,proto3,oneof" json:"api_key,omitempty"`
+	// Base URL to check it against; the type's default when absent (required
+	// for azure).
+	BaseUrl *string `protobuf:"bytes,3,opt,name=base_url,json=baseUrl,proto3,oneof" json:"base_url,omitempty"`
+	// Bedrock: the AWS access key id.
+	AccessKey *string `protobuf:"bytes,4,opt,name=access_key,json=accessKey,proto3,oneof" json:"access_key,omitempty"`
+	// Bedrock: the AWS region; us-east-1 when absent.
+	Region *string `protobuf:"bytes,5,opt,name=region,proto3,oneof" json:"region,omitempty"`
+	// Azure: the API version; the server's default when absent.
+	ApiVersion    *string `protobuf:"bytes,6,opt,name=api_version,json=apiVersion,proto3,oneof" json:"api_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckProviderRequest) Reset() {
+	*x = CheckProviderRequest{}
+	mi := &file_mnemo_v1_providers_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckProviderRequest) ProtoMessage() {}
+
+func (x *CheckProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_providers_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckProviderRequest.ProtoReflect.Descriptor instead.
+func (*CheckProviderRequest) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_providers_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CheckProviderRequest) GetProviderType() string {
+	if x != nil {
+		return x.ProviderType
+	}
+	return ""
+}
+
+func (x *CheckProviderRequest) GetApiKey() string {
+	if x != nil && x.ApiKey != nil {
+		return *x.ApiKey
+	}
+	return ""
+}
+
+func (x *CheckProviderRequest) GetBaseUrl() string {
+	if x != nil && x.BaseUrl != nil {
+		return *x.BaseUrl
+	}
+	return ""
+}
+
+func (x *CheckProviderRequest) GetAccessKey() string {
+	if x != nil && x.AccessKey != nil {
+		return *x.AccessKey
+	}
+	return ""
+}
+
+func (x *CheckProviderRequest) GetRegion() string {
+	if x != nil && x.Region != nil {
+		return *x.Region
+	}
+	return ""
+}
+
+func (x *CheckProviderRequest) GetApiVersion() string {
+	if x != nil && x.ApiVersion != nil {
+		return *x.ApiVersion
+	}
+	return ""
+}
+
+// CheckProviderResponse says the credentials work.
+type CheckProviderResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "Valid api key for provider_type=<type>", as Letta answers.
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// How many models the provider listed for these credentials.
+	ModelCount    int32 `protobuf:"varint,2,opt,name=model_count,json=modelCount,proto3" json:"model_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckProviderResponse) Reset() {
+	*x = CheckProviderResponse{}
+	mi := &file_mnemo_v1_providers_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckProviderResponse) ProtoMessage() {}
+
+func (x *CheckProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_providers_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckProviderResponse.ProtoReflect.Descriptor instead.
+func (*CheckProviderResponse) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_providers_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CheckProviderResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *CheckProviderResponse) GetModelCount() int32 {
+	if x != nil {
+		return x.ModelCount
+	}
+	return 0
+}
+
 var File_mnemo_v1_providers_proto protoreflect.FileDescriptor
 
 const file_mnemo_v1_providers_proto_rawDesc = "" +
@@ -555,13 +706,33 @@ const file_mnemo_v1_providers_proto_rawDesc = "" +
 	"\t_base_url\"8\n" +
 	"\x15DeleteProviderRequest\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
-	"providerId2\xb4\x04\n" +
+	"providerId\"\xa3\x02\n" +
+	"\x14CheckProviderRequest\x12#\n" +
+	"\rprovider_type\x18\x01 \x01(\tR\fproviderType\x12\x1c\n" +
+	"\aapi_key\x18\x02 \x01(\tH\x00R\x06apiKey\x88\x01\x01\x12\x1e\n" +
+	"\bbase_url\x18\x03 \x01(\tH\x01R\abaseUrl\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"access_key\x18\x04 \x01(\tH\x02R\taccessKey\x88\x01\x01\x12\x1b\n" +
+	"\x06region\x18\x05 \x01(\tH\x03R\x06region\x88\x01\x01\x12$\n" +
+	"\vapi_version\x18\x06 \x01(\tH\x04R\n" +
+	"apiVersion\x88\x01\x01B\n" +
+	"\n" +
+	"\b_api_keyB\v\n" +
+	"\t_base_urlB\r\n" +
+	"\v_access_keyB\t\n" +
+	"\a_regionB\x0e\n" +
+	"\f_api_version\"R\n" +
+	"\x15CheckProviderResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12\x1f\n" +
+	"\vmodel_count\x18\x02 \x01(\x05R\n" +
+	"modelCount2\xbe\x05\n" +
 	"\x0fProviderService\x12_\n" +
 	"\x0eCreateProvider\x12\x1f.mnemo.v1.CreateProviderRequest\x1a\x12.mnemo.v1.Provider\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/providers\x12u\n" +
 	"\rListProviders\x12\x1e.mnemo.v1.ListProvidersRequest\x1a\x1f.mnemo.v1.ListProvidersResponse\"#\x82\xd3\xe4\x93\x02\x1ab\tproviders\x12\r/v1/providers\x90\x02\x01\x12g\n" +
 	"\vGetProvider\x12\x1c.mnemo.v1.GetProviderRequest\x1a\x12.mnemo.v1.Provider\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/providers/{provider_id}\x90\x02\x01\x12p\n" +
 	"\x0eUpdateProvider\x12\x1f.mnemo.v1.UpdateProviderRequest\x1a\x12.mnemo.v1.Provider\")\x82\xd3\xe4\x93\x02 :\x01*2\x1b/v1/providers/{provider_id}\x90\x02\x02\x12n\n" +
-	"\x0eDeleteProvider\x12\x1f.mnemo.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/providers/{provider_id}B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\x0eDeleteProvider\x12\x1f.mnemo.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/providers/{provider_id}\x12\x87\x01\n" +
+	"\rCheckProvider\x12\x1e.mnemo.v1.CheckProviderRequest\x1a\x1f.mnemo.v1.CheckProviderResponse\"5\x82\xd3\xe4\x93\x02/:\x01*Z\x15\x12\x13/v1/providers/check\"\x13/v1/providers/checkB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_providers_proto_rawDescOnce sync.Once
@@ -575,7 +746,7 @@ func file_mnemo_v1_providers_proto_rawDescGZIP() []byte {
 	return file_mnemo_v1_providers_proto_rawDescData
 }
 
-var file_mnemo_v1_providers_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_mnemo_v1_providers_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_mnemo_v1_providers_proto_goTypes = []any{
 	(*Provider)(nil),              // 0: mnemo.v1.Provider
 	(*CreateProviderRequest)(nil), // 1: mnemo.v1.CreateProviderRequest
@@ -584,28 +755,32 @@ var file_mnemo_v1_providers_proto_goTypes = []any{
 	(*GetProviderRequest)(nil),    // 4: mnemo.v1.GetProviderRequest
 	(*UpdateProviderRequest)(nil), // 5: mnemo.v1.UpdateProviderRequest
 	(*DeleteProviderRequest)(nil), // 6: mnemo.v1.DeleteProviderRequest
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 8: google.protobuf.Empty
+	(*CheckProviderRequest)(nil),  // 7: mnemo.v1.CheckProviderRequest
+	(*CheckProviderResponse)(nil), // 8: mnemo.v1.CheckProviderResponse
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),         // 10: google.protobuf.Empty
 }
 var file_mnemo_v1_providers_proto_depIdxs = []int32{
-	7, // 0: mnemo.v1.Provider.created_at:type_name -> google.protobuf.Timestamp
-	7, // 1: mnemo.v1.Provider.updated_at:type_name -> google.protobuf.Timestamp
-	0, // 2: mnemo.v1.ListProvidersResponse.providers:type_name -> mnemo.v1.Provider
-	1, // 3: mnemo.v1.ProviderService.CreateProvider:input_type -> mnemo.v1.CreateProviderRequest
-	2, // 4: mnemo.v1.ProviderService.ListProviders:input_type -> mnemo.v1.ListProvidersRequest
-	4, // 5: mnemo.v1.ProviderService.GetProvider:input_type -> mnemo.v1.GetProviderRequest
-	5, // 6: mnemo.v1.ProviderService.UpdateProvider:input_type -> mnemo.v1.UpdateProviderRequest
-	6, // 7: mnemo.v1.ProviderService.DeleteProvider:input_type -> mnemo.v1.DeleteProviderRequest
-	0, // 8: mnemo.v1.ProviderService.CreateProvider:output_type -> mnemo.v1.Provider
-	3, // 9: mnemo.v1.ProviderService.ListProviders:output_type -> mnemo.v1.ListProvidersResponse
-	0, // 10: mnemo.v1.ProviderService.GetProvider:output_type -> mnemo.v1.Provider
-	0, // 11: mnemo.v1.ProviderService.UpdateProvider:output_type -> mnemo.v1.Provider
-	8, // 12: mnemo.v1.ProviderService.DeleteProvider:output_type -> google.protobuf.Empty
-	8, // [8:13] is the sub-list for method output_type
-	3, // [3:8] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	9,  // 0: mnemo.v1.Provider.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 1: mnemo.v1.Provider.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 2: mnemo.v1.ListProvidersResponse.providers:type_name -> mnemo.v1.Provider
+	1,  // 3: mnemo.v1.ProviderService.CreateProvider:input_type -> mnemo.v1.CreateProviderRequest
+	2,  // 4: mnemo.v1.ProviderService.ListProviders:input_type -> mnemo.v1.ListProvidersRequest
+	4,  // 5: mnemo.v1.ProviderService.GetProvider:input_type -> mnemo.v1.GetProviderRequest
+	5,  // 6: mnemo.v1.ProviderService.UpdateProvider:input_type -> mnemo.v1.UpdateProviderRequest
+	6,  // 7: mnemo.v1.ProviderService.DeleteProvider:input_type -> mnemo.v1.DeleteProviderRequest
+	7,  // 8: mnemo.v1.ProviderService.CheckProvider:input_type -> mnemo.v1.CheckProviderRequest
+	0,  // 9: mnemo.v1.ProviderService.CreateProvider:output_type -> mnemo.v1.Provider
+	3,  // 10: mnemo.v1.ProviderService.ListProviders:output_type -> mnemo.v1.ListProvidersResponse
+	0,  // 11: mnemo.v1.ProviderService.GetProvider:output_type -> mnemo.v1.Provider
+	0,  // 12: mnemo.v1.ProviderService.UpdateProvider:output_type -> mnemo.v1.Provider
+	10, // 13: mnemo.v1.ProviderService.DeleteProvider:output_type -> google.protobuf.Empty
+	8,  // 14: mnemo.v1.ProviderService.CheckProvider:output_type -> mnemo.v1.CheckProviderResponse
+	9,  // [9:15] is the sub-list for method output_type
+	3,  // [3:9] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_mnemo_v1_providers_proto_init() }
@@ -617,13 +792,14 @@ func file_mnemo_v1_providers_proto_init() {
 	file_mnemo_v1_providers_proto_msgTypes[1].OneofWrappers = []any{}
 	file_mnemo_v1_providers_proto_msgTypes[2].OneofWrappers = []any{}
 	file_mnemo_v1_providers_proto_msgTypes[5].OneofWrappers = []any{}
+	file_mnemo_v1_providers_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mnemo_v1_providers_proto_rawDesc), len(file_mnemo_v1_providers_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

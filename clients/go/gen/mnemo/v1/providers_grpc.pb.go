@@ -25,6 +25,7 @@ const (
 	ProviderService_GetProvider_FullMethodName    = "/mnemo.v1.ProviderService/GetProvider"
 	ProviderService_UpdateProvider_FullMethodName = "/mnemo.v1.ProviderService/UpdateProvider"
 	ProviderService_DeleteProvider_FullMethodName = "/mnemo.v1.ProviderService/DeleteProvider"
+	ProviderService_CheckProvider_FullMethodName  = "/mnemo.v1.ProviderService/CheckProvider"
 )
 
 // ProviderServiceClient is the client API for ProviderService service.
@@ -46,6 +47,13 @@ type ProviderServiceClient interface {
 	UpdateProvider(ctx context.Context, in *UpdateProviderRequest, opts ...grpc.CallOption) (*Provider, error)
 	// Deletes a stored provider. Agents using it fail their next model call.
 	DeleteProvider(ctx context.Context, in *DeleteProviderRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Checks a provider's credentials with a real, cheap call to the provider
+	// (listing its models), without storing anything. A key the provider
+	// refuses is UNAUTHENTICATED (REST 401); an unreachable or wrong base URL is
+	// INVALID_ARGUMENT naming base_url. Through REST also as Letta's older
+	// GET /v1/providers/check?provider_type=..., with the key in the x-api-key
+	// header.
+	CheckProvider(ctx context.Context, in *CheckProviderRequest, opts ...grpc.CallOption) (*CheckProviderResponse, error)
 }
 
 type providerServiceClient struct {
@@ -106,6 +114,16 @@ func (c *providerServiceClient) DeleteProvider(ctx context.Context, in *DeletePr
 	return out, nil
 }
 
+func (c *providerServiceClient) CheckProvider(ctx context.Context, in *CheckProviderRequest, opts ...grpc.CallOption) (*CheckProviderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckProviderResponse)
+	err := c.cc.Invoke(ctx, ProviderService_CheckProvider_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServiceServer is the server API for ProviderService service.
 // All implementations should embed UnimplementedProviderServiceServer
 // for forward compatibility.
@@ -125,6 +143,13 @@ type ProviderServiceServer interface {
 	UpdateProvider(context.Context, *UpdateProviderRequest) (*Provider, error)
 	// Deletes a stored provider. Agents using it fail their next model call.
 	DeleteProvider(context.Context, *DeleteProviderRequest) (*emptypb.Empty, error)
+	// Checks a provider's credentials with a real, cheap call to the provider
+	// (listing its models), without storing anything. A key the provider
+	// refuses is UNAUTHENTICATED (REST 401); an unreachable or wrong base URL is
+	// INVALID_ARGUMENT naming base_url. Through REST also as Letta's older
+	// GET /v1/providers/check?provider_type=..., with the key in the x-api-key
+	// header.
+	CheckProvider(context.Context, *CheckProviderRequest) (*CheckProviderResponse, error)
 }
 
 // UnimplementedProviderServiceServer should be embedded to have
@@ -148,6 +173,9 @@ func (UnimplementedProviderServiceServer) UpdateProvider(context.Context, *Updat
 }
 func (UnimplementedProviderServiceServer) DeleteProvider(context.Context, *DeleteProviderRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteProvider not implemented")
+}
+func (UnimplementedProviderServiceServer) CheckProvider(context.Context, *CheckProviderRequest) (*CheckProviderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckProvider not implemented")
 }
 func (UnimplementedProviderServiceServer) testEmbeddedByValue() {}
 
@@ -259,6 +287,24 @@ func _ProviderService_DeleteProvider_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderService_CheckProvider_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckProviderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServiceServer).CheckProvider(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProviderService_CheckProvider_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServiceServer).CheckProvider(ctx, req.(*CheckProviderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProviderService_ServiceDesc is the grpc.ServiceDesc for ProviderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -285,6 +331,10 @@ var ProviderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteProvider",
 			Handler:    _ProviderService_DeleteProvider_Handler,
+		},
+		{
+			MethodName: "CheckProvider",
+			Handler:    _ProviderService_CheckProvider_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mnemo/v1/providers.proto.
  */
 export const file_mnemo_v1_providers: GenFile = /*@__PURE__*/
-  fileDesc("ChhtbmVtby92MS9wcm92aWRlcnMucHJvdG8SCG1uZW1vLnYxIu8BCghQcm92aWRlchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDXByb3ZpZGVyX3R5cGUYAyABKAkSGQoRcHJvdmlkZXJfY2F0ZWdvcnkYBCABKAkSFQoIYmFzZV91cmwYBSABKAlIAIgBARITCgtoYXNfYXBpX2tleRgGIAEoCBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEILCglfYmFzZV91cmwiggEKFUNyZWF0ZVByb3ZpZGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDXByb3ZpZGVyX3R5cGUYAiABKAkSFAoHYXBpX2tleRgDIAEoCUgAiAEBEhUKCGJhc2VfdXJsGAQgASgJSAGIAQFCCgoIX2FwaV9rZXlCCwoJX2Jhc2VfdXJsItoBChRMaXN0UHJvdmlkZXJzUmVxdWVzdBIRCgRuYW1lGAEgASgJSACIAQESGgoNcHJvdmlkZXJfdHlwZRgCIAEoCUgBiAEBEhIKBWFmdGVyGAMgASgJSAKIAQESEwoGYmVmb3JlGAQgASgJSAOIAQESEgoFbGltaXQYBSABKAVIBIgBARISCgVvcmRlchgGIAEoCUgFiAEBQgcKBV9uYW1lQhAKDl9wcm92aWRlcl90eXBlQggKBl9hZnRlckIJCgdfYmVmb3JlQggKBl9saW1pdEIICgZfb3JkZXIiPgoVTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEiUKCXByb3ZpZGVycxgBIAMoCzISLm1uZW1vLnYxLlByb3ZpZGVyIikKEkdldFByb3ZpZGVyUmVxdWVzdBITCgtwcm92aWRlcl9pZBgBIAEoCSJyChVVcGRhdGVQcm92aWRlclJlcXVlc3QSEwoLcHJvdmlkZXJfaWQYASABKAkSFAoHYXBpX2tleRgCIAEoCUgAiAEBEhUKCGJhc2VfdXJsGAMgASgJSAGIAQFCCgoIX2FwaV9rZXlCCwoJX2Jhc2VfdXJsIiwKFURlbGV0ZVByb3ZpZGVyUmVxdWVzdBITCgtwcm92aWRlcl9pZBgBIAEoCTK0BAoPUHJvdmlkZXJTZXJ2aWNlEl8KDkNyZWF0ZVByb3ZpZGVyEh8ubW5lbW8udjEuQ3JlYXRlUHJvdmlkZXJSZXF1ZXN0GhIubW5lbW8udjEuUHJvdmlkZXIiGILT5JMCEjoBKiINL3YxL3Byb3ZpZGVycxJ1Cg1MaXN0UHJvdmlkZXJzEh4ubW5lbW8udjEuTGlzdFByb3ZpZGVyc1JlcXVlc3QaHy5tbmVtby52MS5MaXN0UHJvdmlkZXJzUmVzcG9uc2UiI5ACAYLT5JMCGmIJcHJvdmlkZXJzEg0vdjEvcHJvdmlkZXJzEmcKC0dldFByb3ZpZGVyEhwubW5lbW8udjEuR2V0UHJvdmlkZXJSZXF1ZXN0GhIubW5lbW8udjEuUHJvdmlkZXIiJpACAYLT5JMCHRIbL3YxL3Byb3ZpZGVycy97cHJvdmlkZXJfaWR9EnAKDlVwZGF0ZVByb3ZpZGVyEh8ubW5lbW8udjEuVXBkYXRlUHJvdmlkZXJSZXF1ZXN0GhIubW5lbW8udjEuUHJvdmlkZXIiKZACAoLT5JMCIDoBKjIbL3YxL3Byb3ZpZGVycy97cHJvdmlkZXJfaWR9Em4KDkRlbGV0ZVByb3ZpZGVyEh8ubW5lbW8udjEuRGVsZXRlUHJvdmlkZXJSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IiOC0+STAh0qGy92MS9wcm92aWRlcnMve3Byb3ZpZGVyX2lkfUI7WjlnaXRodWIuY29tL21uZW1vLWFpL21uZW1vL2NsaWVudHMvZ28vZ2VuL21uZW1vL3YxO21uZW1vdjFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_empty, file_google_protobuf_timestamp]);
+  fileDesc("ChhtbmVtby92MS9wcm92aWRlcnMucHJvdG8SCG1uZW1vLnYxIu8BCghQcm92aWRlchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDXByb3ZpZGVyX3R5cGUYAyABKAkSGQoRcHJvdmlkZXJfY2F0ZWdvcnkYBCABKAkSFQoIYmFzZV91cmwYBSABKAlIAIgBARITCgtoYXNfYXBpX2tleRgGIAEoCBIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEILCglfYmFzZV91cmwiggEKFUNyZWF0ZVByb3ZpZGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDXByb3ZpZGVyX3R5cGUYAiABKAkSFAoHYXBpX2tleRgDIAEoCUgAiAEBEhUKCGJhc2VfdXJsGAQgASgJSAGIAQFCCgoIX2FwaV9rZXlCCwoJX2Jhc2VfdXJsItoBChRMaXN0UHJvdmlkZXJzUmVxdWVzdBIRCgRuYW1lGAEgASgJSACIAQESGgoNcHJvdmlkZXJfdHlwZRgCIAEoCUgBiAEBEhIKBWFmdGVyGAMgASgJSAKIAQESEwoGYmVmb3JlGAQgASgJSAOIAQESEgoFbGltaXQYBSABKAVIBIgBARISCgVvcmRlchgGIAEoCUgFiAEBQgcKBV9uYW1lQhAKDl9wcm92aWRlcl90eXBlQggKBl9hZnRlckIJCgdfYmVmb3JlQggKBl9saW1pdEIICgZfb3JkZXIiPgoVTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEiUKCXByb3ZpZGVycxgBIAMoCzISLm1uZW1vLnYxLlByb3ZpZGVyIikKEkdldFByb3ZpZGVyUmVxdWVzdBITCgtwcm92aWRlcl9pZBgBIAEoCSJyChVVcGRhdGVQcm92aWRlclJlcXVlc3QSEwoLcHJvdmlkZXJfaWQYASABKAkSFAoHYXBpX2tleRgCIAEoCUgAiAEBEhUKCGJhc2VfdXJsGAMgASgJSAGIAQFCCgoIX2FwaV9rZXlCCwoJX2Jhc2VfdXJsIiwKFURlbGV0ZVByb3ZpZGVyUmVxdWVzdBITCgtwcm92aWRlcl9pZBgBIAEoCSLlAQoUQ2hlY2tQcm92aWRlclJlcXVlc3QSFQoNcHJvdmlkZXJfdHlwZRgBIAEoCRIUCgdhcGlfa2V5GAIgASgJSACIAQESFQoIYmFzZV91cmwYAyABKAlIAYgBARIXCgphY2Nlc3Nfa2V5GAQgASgJSAKIAQESEwoGcmVnaW9uGAUgASgJSAOIAQESGAoLYXBpX3ZlcnNpb24YBiABKAlIBIgBAUIKCghfYXBpX2tleUILCglfYmFzZV91cmxCDQoLX2FjY2Vzc19rZXlCCQoHX3JlZ2lvbkIOCgxfYXBpX3ZlcnNpb24iPQoVQ2hlY2tQcm92aWRlclJlc3BvbnNlEg8KB21lc3NhZ2UYASABKAkSEwoLbW9kZWxfY291bnQYAiABKAUyvgUKD1Byb3ZpZGVyU2VydmljZRJfCg5DcmVhdGVQcm92aWRlchIfLm1uZW1vLnYxLkNyZWF0ZVByb3ZpZGVyUmVxdWVzdBoSLm1uZW1vLnYxLlByb3ZpZGVyIhiC0+STAhI6ASoiDS92MS9wcm92aWRlcnMSdQoNTGlzdFByb3ZpZGVycxIeLm1uZW1vLnYxLkxpc3RQcm92aWRlcnNSZXF1ZXN0Gh8ubW5lbW8udjEuTGlzdFByb3ZpZGVyc1Jlc3BvbnNlIiOQAgGC0+STAhpiCXByb3ZpZGVycxINL3YxL3Byb3ZpZGVycxJnCgtHZXRQcm92aWRlchIcLm1uZW1vLnYxLkdldFByb3ZpZGVyUmVxdWVzdBoSLm1uZW1vLnYxLlByb3ZpZGVyIiaQAgGC0+STAh0SGy92MS9wcm92aWRlcnMve3Byb3ZpZGVyX2lkfRJwCg5VcGRhdGVQcm92aWRlchIfLm1uZW1vLnYxLlVwZGF0ZVByb3ZpZGVyUmVxdWVzdBoSLm1uZW1vLnYxLlByb3ZpZGVyIimQAgKC0+STAiA6ASoyGy92MS9wcm92aWRlcnMve3Byb3ZpZGVyX2lkfRJuCg5EZWxldGVQcm92aWRlchIfLm1uZW1vLnYxLkRlbGV0ZVByb3ZpZGVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIjgtPkkwIdKhsvdjEvcHJvdmlkZXJzL3twcm92aWRlcl9pZH0ShwEKDUNoZWNrUHJvdmlkZXISHi5tbmVtby52MS5DaGVja1Byb3ZpZGVyUmVxdWVzdBofLm1uZW1vLnYxLkNoZWNrUHJvdmlkZXJSZXNwb25zZSI1gtPkkwIvOgEqWhUSEy92MS9wcm92aWRlcnMvY2hlY2siEy92MS9wcm92aWRlcnMvY2hlY2tCO1o5Z2l0aHViLmNvbS9tbmVtby1haS9tbmVtby9jbGllbnRzL2dvL2dlbi9tbmVtby92MTttbmVtb3YxYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_empty, file_google_protobuf_timestamp]);
 
 /**
  * Provider is a stored model provider.
@@ -36,8 +36,9 @@ export type Provider = Message<"mnemo.v1.Provider"> & {
   name: string;
 
   /**
-   * "openai", "anthropic", or an OpenAI-compatible type ("ollama", "vllm",
-   * "lmstudio", "groq", "together", "deepseek", "xai", "openrouter").
+   * "openai", "anthropic", "google_ai" (Gemini), "azure" (Azure OpenAI; needs
+   * base_url), or an OpenAI-compatible type ("ollama", "vllm", "lmstudio",
+   * "groq", "together", "deepseek", "xai", "openrouter").
    *
    * @generated from field: string provider_type = 3;
    */
@@ -108,7 +109,8 @@ export type CreateProviderRequest = Message<"mnemo.v1.CreateProviderRequest"> & 
   providerType: string;
 
   /**
-   * API key; required for openai and anthropic at their official URLs.
+   * API key; required for openai, anthropic and google_ai at their official
+   * URLs, and for azure.
    *
    * @generated from field: optional string api_key = 3;
    */
@@ -285,6 +287,93 @@ export const DeleteProviderRequestSchema: GenMessage<DeleteProviderRequest> = /*
   messageDesc(file_mnemo_v1_providers, 6);
 
 /**
+ * CheckProviderRequest is Letta's ProviderCheck: the credentials to test.
+ *
+ * @generated from message mnemo.v1.CheckProviderRequest
+ */
+export type CheckProviderRequest = Message<"mnemo.v1.CheckProviderRequest"> & {
+  /**
+   * Provider type (required): any type of Provider.provider_type, or
+   * "bedrock" (AWS Bedrock, with access_key and region).
+   *
+   * @generated from field: string provider_type = 1;
+   */
+  providerType: string;
+
+  /**
+   * The key to check (for bedrock, the AWS secret access key). Through REST
+   * GET it may come in the x-api-key header instead.
+   *
+   * @generated from field: optional string api_key = 2;
+   */
+  apiKey?: string | undefined;
+
+  /**
+   * Base URL to check it against; the type's default when absent (required
+   * for azure).
+   *
+   * @generated from field: optional string base_url = 3;
+   */
+  baseUrl?: string | undefined;
+
+  /**
+   * Bedrock: the AWS access key id.
+   *
+   * @generated from field: optional string access_key = 4;
+   */
+  accessKey?: string | undefined;
+
+  /**
+   * Bedrock: the AWS region; us-east-1 when absent.
+   *
+   * @generated from field: optional string region = 5;
+   */
+  region?: string | undefined;
+
+  /**
+   * Azure: the API version; the server's default when absent.
+   *
+   * @generated from field: optional string api_version = 6;
+   */
+  apiVersion?: string | undefined;
+};
+
+/**
+ * Describes the message mnemo.v1.CheckProviderRequest.
+ * Use `create(CheckProviderRequestSchema)` to create a new message.
+ */
+export const CheckProviderRequestSchema: GenMessage<CheckProviderRequest> = /*@__PURE__*/
+  messageDesc(file_mnemo_v1_providers, 7);
+
+/**
+ * CheckProviderResponse says the credentials work.
+ *
+ * @generated from message mnemo.v1.CheckProviderResponse
+ */
+export type CheckProviderResponse = Message<"mnemo.v1.CheckProviderResponse"> & {
+  /**
+   * "Valid api key for provider_type=<type>", as Letta answers.
+   *
+   * @generated from field: string message = 1;
+   */
+  message: string;
+
+  /**
+   * How many models the provider listed for these credentials.
+   *
+   * @generated from field: int32 model_count = 2;
+   */
+  modelCount: number;
+};
+
+/**
+ * Describes the message mnemo.v1.CheckProviderResponse.
+ * Use `create(CheckProviderResponseSchema)` to create a new message.
+ */
+export const CheckProviderResponseSchema: GenMessage<CheckProviderResponse> = /*@__PURE__*/
+  messageDesc(file_mnemo_v1_providers, 8);
+
+/**
  * ProviderService manages model providers stored in the database ("bring your
  * own key"), next to those configured through the environment. A stored
  * provider's models are used with handles "<provider name>/<model>"; its key
@@ -342,6 +431,21 @@ export const ProviderService: GenService<{
     methodKind: "unary";
     input: typeof DeleteProviderRequestSchema;
     output: typeof EmptySchema;
+  },
+  /**
+   * Checks a provider's credentials with a real, cheap call to the provider
+   * (listing its models), without storing anything. A key the provider
+   * refuses is UNAUTHENTICATED (REST 401); an unreachable or wrong base URL is
+   * INVALID_ARGUMENT naming base_url. Through REST also as Letta's older
+   * GET /v1/providers/check?provider_type=..., with the key in the x-api-key
+   * header.
+   *
+   * @generated from rpc mnemo.v1.ProviderService.CheckProvider
+   */
+  checkProvider: {
+    methodKind: "unary";
+    input: typeof CheckProviderRequestSchema;
+    output: typeof CheckProviderResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mnemo_v1_providers, 0);

@@ -28,6 +28,8 @@ __all__ = (
     "ChatCompletionServiceStub",
     "ChatCompletionStreamOptions",
     "ChatCompletionUsage",
+    "CheckProviderRequest",
+    "CheckProviderResponse",
     "ClientTool",
     "ContextWindowOverview",
     "CountBlocksRequest",
@@ -964,6 +966,69 @@ default_message_pool.register_message("mnemo.v1", "ChatCompletionUsage", ChatCom
 
 
 @dataclass(eq=False, repr=False)
+class CheckProviderRequest(betterproto2.Message):
+    """
+    CheckProviderRequest is Letta's ProviderCheck: the credentials to test.
+    """
+
+    provider_type: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Provider type (required): any type of Provider.provider_type, or
+    "bedrock" (AWS Bedrock, with access_key and region).
+    """
+
+    api_key: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True)
+    """
+    The key to check (for bedrock, the AWS secret access key). Through REST
+    GET it may come in the x-api-key header instead.
+    """
+
+    base_url: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
+    """
+    Base URL to check it against; the type's default when absent (required
+    for azure).
+    """
+
+    access_key: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
+    """
+    Bedrock: the AWS access key id.
+    """
+
+    region: "str | None" = betterproto2.field(5, betterproto2.TYPE_STRING, optional=True)
+    """
+    Bedrock: the AWS region; us-east-1 when absent.
+    """
+
+    api_version: "str | None" = betterproto2.field(6, betterproto2.TYPE_STRING, optional=True)
+    """
+    Azure: the API version; the server's default when absent.
+    """
+
+
+default_message_pool.register_message("mnemo.v1", "CheckProviderRequest", CheckProviderRequest)
+
+
+@dataclass(eq=False, repr=False)
+class CheckProviderResponse(betterproto2.Message):
+    """
+    CheckProviderResponse says the credentials work.
+    """
+
+    message: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "Valid api key for provider_type=<type>", as Letta answers.
+    """
+
+    model_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    How many models the provider listed for these credentials.
+    """
+
+
+default_message_pool.register_message("mnemo.v1", "CheckProviderResponse", CheckProviderResponse)
+
+
+@dataclass(eq=False, repr=False)
 class ClientTool(betterproto2.Message):
     """
     ClientTool is a tool the client runs itself. When the agent calls it, the
@@ -1649,7 +1714,8 @@ class CreateProviderRequest(betterproto2.Message):
 
     api_key: "str | None" = betterproto2.field(3, betterproto2.TYPE_STRING, optional=True)
     """
-    API key; required for openai and anthropic at their official URLs.
+    API key; required for openai, anthropic and google_ai at their official
+    URLs, and for azure.
     """
 
     base_url: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True)
@@ -3955,8 +4021,9 @@ class Provider(betterproto2.Message):
 
     provider_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    "openai", "anthropic", or an OpenAI-compatible type ("ollama", "vllm",
-    "lmstudio", "groq", "together", "deepseek", "xai", "openrouter").
+    "openai", "anthropic", "google_ai" (Gemini), "azure" (Azure OpenAI; needs
+    base_url), or an OpenAI-compatible type ("ollama", "vllm", "lmstudio",
+    "groq", "together", "deepseek", "xai", "openrouter").
     """
 
     provider_category: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
@@ -6269,6 +6336,22 @@ class ProviderServiceStub:
             "/mnemo.v1.ProviderService/DeleteProvider",
             DeleteProviderRequest.SerializeToString,
             __google__protobuf__.Empty.FromString,
+        )(message)
+
+    def check_provider(self, message: "CheckProviderRequest") -> "CheckProviderResponse":
+        """
+        Checks a provider's credentials with a real, cheap call to the provider
+        (listing its models), without storing anything. A key the provider
+        refuses is UNAUTHENTICATED (REST 401); an unreachable or wrong base URL is
+        INVALID_ARGUMENT naming base_url. Through REST also as Letta's older
+        GET /v1/providers/check?provider_type=..., with the key in the x-api-key
+        header.
+        """
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.ProviderService/CheckProvider",
+            CheckProviderRequest.SerializeToString,
+            CheckProviderResponse.FromString,
         )(message)
 
 
