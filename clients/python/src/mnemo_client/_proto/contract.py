@@ -54,6 +54,7 @@ REPEATABLE: frozenset[str] = frozenset({
     "/mnemo.v1.ProviderService/ListProviders",
     "/mnemo.v1.ProviderService/GetProvider",
     "/mnemo.v1.ProviderService/UpdateProvider",
+    "/mnemo.v1.ProviderService/CheckProvider",
     "/mnemo.v1.RunService/ListRuns",
     "/mnemo.v1.RunService/ListActiveRuns",
     "/mnemo.v1.RunService/GetRun",
