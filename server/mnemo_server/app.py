@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from . import __version__
 from .api.auth import PasswordAuth
+from .api.limits import Limits
 from .api.servicers import register_all
 from .config import Settings
 from .gateway import Gateway, render_config
@@ -66,8 +67,10 @@ class Mnemo:
         await self.services.start()
 
         interceptors = [PasswordAuth(s.server_password)] if s.server_password else []
+        interceptors.append(Limits(max_streams=s.max_concurrent_streams, rpc_timeout_s=s.rpc_timeout_s))
         self.server = grpc.aio.server(
             interceptors=interceptors,
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),  # fail loudly if the port is taken
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -86,8 +89,8 @@ class Mnemo:
 
         if self.with_gateway:
             config = render_config(
-                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", http_host=s.http_host,
-                http_port=s.http_port, grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
+                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", settings=s,
+                grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
                 grpc_port=self.grpc_port,
             )
             self.gateway = Gateway(config)
@@ -108,7 +111,8 @@ class Mnemo:
         log.warning(
             "NO PASSWORD SET: this server is unauthenticated. Anyone who can reach %s can read and change "
             "every agent, its memory and secrets, and run tools. Set MNEMO_SERVER_PASSWORD "
-            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine.",
+            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine; docs/security.md lists what an "
+            "unauthenticated server allows.",
             " and ".join(listening),
         )
 
