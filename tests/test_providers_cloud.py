@@ -387,3 +387,34 @@ async def test_catalog_lists_new_providers_in_lettas_vocabulary(fake):
     embeddings = {m.handle for m in await catalog.list_embedding_models()}
     assert "google_ai/gemini-embedding-001" in embeddings
     assert isinstance(models["azure/gpt-4o-mini"], models_pb2.Model)
+
+
+# --------------------------------------------------------------------------- Gemini embeddings
+
+
+async def test_gemini_embeddings_in_batches_at_the_configured_size(fake):
+    from mnemo_server.providers.embeddings import Embeddings, EmbeddingUnavailable
+
+    from tests.fakes.fake_llm import embed
+
+    catalog = Catalog(settings_for(fake))
+    embeddings = Embeddings(catalog)
+    config = catalog.embedding_config("google_ai/gemini-embedding-001")
+    assert (config.embedding_endpoint_type, config.embedding_dim) == ("google_ai", 1536)
+    config.batch_size = 500  # more than Gemini takes in one call
+    texts = [f"fact number {i}" for i in range(130)]
+    before = len(fake.requests)
+    try:
+        vectors = await embeddings.embed(config, texts)
+    finally:
+        await embeddings.aclose()
+    assert len(vectors) == 130 and vectors[7] == pytest.approx(embed("fact number 7", 1536))
+    calls = fake.requests[before:]
+    assert sorted(len(c.body["requests"]) for c in calls) == [30, 100]  # batchEmbedContents' limit
+    assert all(c.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents" for c in calls)
+    assert {c.headers["x-goog-api-key"] for c in calls} == {"g-key"}
+    assert calls[0].body["requests"][0]["outputDimensionality"] == 1536
+    # Without a key it is unavailable (archival memory falls back to full text), not an error.
+    bare = Catalog(Settings())
+    with pytest.raises(EmbeddingUnavailable, match="GEMINI_API_KEY"):
+        Embeddings(bare).embedder_for(bare.embedding_config("google_ai/gemini-embedding-001"))

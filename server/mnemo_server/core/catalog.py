@@ -78,7 +78,8 @@ KNOWN_MODELS = {
 }
 EMBEDDING_DIMS = {
     "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
-    "gemini-embedding-001": 3072, "text-embedding-004": 768,
+    # Gemini's embedding models take any size (Matryoshka); 1536 fits pgvector's HNSW limit.
+    "gemini-embedding-001": 1536, "text-embedding-004": 768,
 }
 # Provider types whose embedding models /v1/embeddings/models lists, and
 # those that serve none here.
