@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml clients/python/pyproject.
 
 .PHONY: setup tools generate check-generated lint run test bench bench-quick clean
 
-## setup: create the virtualenv and install Mnemo and the Python client with their pinned dependencies
+## setup: create the virtualenv and install Mnemo and the Python client with their pinned dependencies;
+## scripts/system-deps.sh installs bubblewrap, the tool sandbox (apt-get, as root) or says what is missing
 setup: $(STAMP)
+	@sh scripts/system-deps.sh
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -8,6 +8,7 @@
 -- 2. Error bodies: the transcoder prints google.rpc.Status
 --    {"code":5,"message":"...","details":[]}; Letta clients read "detail", so
 --    it is added in front. Envoy's own plain-text errors become JSON as well.
+--    A 429 (RESOURCE_EXHAUSTED: a concurrency limit) gets `Retry-After: 1`.
 -- 3. Server-sent events: the transcoder writes every streamed message as
 --    `data: {...}`. Letta clients expect errors as `event: error` and the end
 --    of the stream as `data: [DONE]`; both are added here, chunk by chunk,
@@ -151,6 +152,10 @@ function envoy_on_response(handle)
   end
 
   if status >= 400 then
+    if status == 429 then
+      -- A limit was hit (RESOURCE_EXHAUSTED): MNEMO_MAX_CONCURRENT_RPCS or _STREAMS.
+      headers:replace("retry-after", "1")
+    end
     local buffer = handle:body()
     local body = ""
     if buffer ~= nil then body = buffer:getBytes(0, buffer:length()) end

@@ -60,8 +60,11 @@ def test_success_return_and_output():
 
 def test_clean_environment_workdir_and_stdin(monkeypatch):
     monkeypatch.setenv("MNEMO_TEST_LEAK", "server-only")
+    marker = f"mnemo-left-{time.time_ns()}"
     source = fn("import os, sys\n"
-                "return {'env': dict(os.environ), 'cwd': os.getcwd(), 'files': os.listdir('.'),\n"
+                "files = os.listdir('.')\n"
+                f"open('{marker}', 'w').write('x')\n"
+                "return {'env': dict(os.environ), 'cwd': os.getcwd(), 'files': files,\n"
                 "        'stdin': sys.stdin.read(), 'uid': os.getuid(), 'flags': sys.flags.isolated}")
     result = run(source, env={"TOOL_VAR": "visible"})
     assert result.status == "success", result
@@ -69,14 +72,10 @@ def test_clean_environment_workdir_and_stdin(monkeypatch):
     assert set(value["env"]) <= {"PATH", "LANG", "HOME", "TMPDIR", "TOOL_VAR", "LC_CTYPE"}, value["env"]
     assert value["env"]["TOOL_VAR"] == "visible" and "MNEMO_TEST_LEAK" not in value["env"]
     assert value["files"] == [] and value["stdin"] == "" and value["flags"] == 1
-    assert Path(value["cwd"]).name.startswith("mnemo-tool-")
-    assert value["env"]["HOME"] == value["cwd"]
+    # The working directory is the sandbox's own tmpfs, not a folder of the host.
+    assert value["cwd"] == "/tmp" and value["env"]["HOME"] == value["cwd"]
+    assert not Path("/tmp", marker).exists()
     assert value["uid"] == (65534 if ROOT else os.getuid())
-    for _ in range(50):  # removed in the background right after the call
-        if not Path(value["cwd"]).exists():
-            break
-        time.sleep(0.05)
-    assert not Path(value["cwd"]).exists()
 
 
 def test_exception_has_the_tools_traceback():
@@ -218,19 +217,24 @@ def test_import_error_names_pip_requirements():
     assert "does not install packages" in result.func_return
 
 
-@pytest.mark.skipif(not ROOT, reason="the server is not root: tools run as its own user and can read its files")
-def test_root_files_are_out_of_reach(tmp_path):
+def test_host_files_are_out_of_reach(tmp_path):
+    """The sandbox's mount namespace shows no host folder but the system's:
+    a root-only file, the host's /tmp and the server's /proc entries are not
+    there at all (as root and not)."""
     secret = tmp_path / "secret.key"
     secret.write_text("key")
     secret.chmod(0o600)
     source = fn("import os\nout = {}\n"
                 "for path in paths:\n"
-                "    try:\n        open(path).read()\n        out[path] = 'read'\n"
+                "    try:\n        out[path] = open(path).read()\n"
                 "    except OSError as exc:\n        out[path] = type(exc).__name__\n"
                 "return out", params="paths: list")
-    paths = [str(secret), "/proc/1/environ", f"/proc/{os.getpid()}/environ"]
+    paths = [str(secret), f"/proc/{os.getpid()}/environ"]
     result = run(source, "f", {"paths": paths})
-    assert result.func_return == dict.fromkeys(paths, "PermissionError"), result
+    assert result.func_return == dict.fromkeys(paths, "FileNotFoundError"), result
+    # /proc/1 is the sandbox's own init, with the sandbox's environment only.
+    init_env = run(fn("return open('/proc/1/environ').read()")).func_return
+    assert "PATH=" in init_env and "MNEMO" not in init_env and "OPENAI" not in init_env
 
 
 def test_execute_custom_tool_for_the_loop(monkeypatch):
@@ -348,7 +352,6 @@ def test_server_environment_is_not_visible(stack, rest):
                                      "API_TOKEN": "[REDACTED:API_TOKEN]", "LETTA_AGENT_ID": agent["id"]}
 
 
-@pytest.mark.skipif(not ROOT, reason="the server is not root: tools run as its own user and can read its files")
 def test_server_data_dir_is_out_of_reach(stack, rest):
     paths = [str(stack.data_dir / "secret.key"), str(stack.data_dir / "pgdata" / "PG_VERSION")]
     assert all(Path(p).exists() for p in paths)
@@ -358,13 +361,14 @@ def test_server_data_dir_is_out_of_reach(stack, rest):
         "        except OSError as exc:\n            out[path] = type(exc).__name__\n"
         "    try:\n        out['listing'] = os.listdir(os.path.dirname(paths[0]))\n"
         "    except OSError as exc:\n        out['listing'] = type(exc).__name__\n"
-        "    try:\n        open(f'/proc/{os.getppid()}/environ').read()\n        out['environ'] = 'read'\n"
-        "    except OSError as exc:\n        out['environ'] = type(exc).__name__\n"
+        "    out['environ'] = open(f'/proc/{os.getppid()}/environ').read()\n"
         "    return out"))
     result = tool_run(rest, {"source_code": source, "args": {"paths": paths}})
     assert result["status"] == "success", result
-    assert result["func_return"] == {**dict.fromkeys(paths, "PermissionError"), "listing": "PermissionError",
-                                     "environ": "PermissionError"}
+    value = result["func_return"]
+    environ = value.pop("environ")  # the parent it sees is the sandbox's own init
+    assert value == {**dict.fromkeys(paths, "FileNotFoundError"), "listing": "FileNotFoundError"}
+    assert "test-key" not in environ and "MNEMO_" not in environ
     assert (stack.data_dir.stat().st_mode & 0o007) == 0  # no access for others
 
 

@@ -17,9 +17,11 @@ from grpc_reflection.v1alpha import reflection
 
 from . import __version__
 from .api.auth import PasswordAuth
+from .api.limits import Limits
 from .api.servicers import register_all
 from .config import Settings
 from .gateway import Gateway, render_config
+from .sandbox.process import sandbox_status, sandbox_summary
 from .services import Services
 from .storage.database import EmbeddedPostgres, make_engine, migrate, normalise_url
 
@@ -65,8 +67,10 @@ class Mnemo:
         await self.services.start()
 
         interceptors = [PasswordAuth(s.server_password)] if s.server_password else []
+        interceptors.append(Limits(max_streams=s.max_concurrent_streams, rpc_timeout_s=s.rpc_timeout_s))
         self.server = grpc.aio.server(
             interceptors=interceptors,
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),  # fail loudly if the port is taken
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -85,8 +89,8 @@ class Mnemo:
 
         if self.with_gateway:
             config = render_config(
-                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", http_host=s.http_host,
-                http_port=s.http_port, grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
+                runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", settings=s,
+                grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
                 grpc_port=self.grpc_port,
             )
             self.gateway = Gateway(config)
@@ -95,6 +99,9 @@ class Mnemo:
                 raise RuntimeError(f"the gateway did not open {s.http_host}:{s.http_port}")
         if not s.server_password:
             self._warn_unauthenticated()
+        self.sandbox_problem = await asyncio.to_thread(sandbox_status)
+        if self.sandbox_problem:
+            log.warning("CUSTOM TOOLS ARE DISABLED: %s. Built-in tools still work.", self.sandbox_problem)
 
     def _warn_unauthenticated(self) -> None:
         s = self.settings
@@ -104,7 +111,8 @@ class Mnemo:
         log.warning(
             "NO PASSWORD SET: this server is unauthenticated. Anyone who can reach %s can read and change "
             "every agent, its memory and secrets, and run tools. Set MNEMO_SERVER_PASSWORD "
-            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine.",
+            "(or LETTA_SERVER_PASSWORD) before exposing it beyond this machine; docs/security.md lists what an "
+            "unauthenticated server allows.",
             " and ".join(listening),
         )
 
@@ -121,6 +129,8 @@ class Mnemo:
         database = "external (MNEMO_DATABASE_URL)" if s.database_url else f"embedded, {s.data_dir / 'pgdata'}"
         lines.append(f"  Database: {database}")
         lines.append(f"  Default model: {self.services.catalog.default_model_handle()}")
+        problem = getattr(self, "sandbox_problem", None)
+        lines.append(f"  Tool sandbox: {'DISABLED: ' + problem if problem else sandbox_summary()}")
         return "\n".join(lines)
 
     async def stop(self) -> None:

@@ -28,9 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gateway-config":
         from .gateway import render_config
 
-        path = render_config(runtime_dir=settings.data_dir / "run" / "gateway-preview", http_host=settings.http_host,
-                             http_port=settings.http_port, grpc_host=settings.grpc_host,
-                             grpc_port=settings.grpc_port)
+        path = render_config(runtime_dir=settings.data_dir / "run" / "gateway-preview", settings=settings,
+                             grpc_host=settings.grpc_host, grpc_port=settings.grpc_port)
         sys.stdout.write(path.read_text())
         return 0
     from .app import serve

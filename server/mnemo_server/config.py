@@ -5,6 +5,7 @@ Every setting has an environment variable; see the table in README.md.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -18,6 +19,57 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SystemExit(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _list(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+_HOST_NAME = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)$")
+_ORIGIN = re.compile(r"^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$")
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    """Extra names the REST gateway answers to (MNEMO_ALLOWED_HOSTS), lower-cased, no port."""
+    hosts = []
+    for host in _list("MNEMO_ALLOWED_HOSTS"):
+        if host != "*" and not _HOST_NAME.match(host):
+            raise SystemExit(f"MNEMO_ALLOWED_HOSTS: {host!r} is not a host name (give names without "
+                             "scheme or port, '[::1]' for IPv6, or '*' for any)")
+        hosts.append(host.lower())
+    return tuple(hosts)
+
+
+def _cors_origins() -> tuple[str, ...]:
+    """Browser origins allowed to call the REST API (MNEMO_CORS_ORIGINS)."""
+    origins = []
+    for origin in _list("MNEMO_CORS_ORIGINS"):
+        if not _ORIGIN.match(origin):
+            raise SystemExit(f"MNEMO_CORS_ORIGINS: {origin!r} is not an origin: write scheme://host[:port], "
+                             "e.g. https://app.example.com, with no path and no wildcard")
+        origins.append(origin.lower())
+    return tuple(origins)
 
 
 def _str(name: str) -> str | None:
@@ -116,6 +168,20 @@ class Settings:
     # Grace period for in-flight calls on shutdown.
     shutdown_grace_s: float = 5.0
     log_level: str = "INFO"
+    # The API surface (REST gateway): names the gateway answers to besides localhost, 127.0.0.1,
+    # [::1] and the bind address ("*" for any), and browser origins allowed to call it.
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    # Request body caps: every JSON route, and the routes that send messages to an agent.
+    max_body_bytes: int = 1024 * 1024
+    max_message_body_bytes: int = 8 * 1024 * 1024
+    # Global limits: concurrent RPCs (all kinds, gRPC and REST), concurrent streaming RPCs, the
+    # deadline of a unary RPC that has none (and the gateway's timeout for unary routes), and how
+    # long a stream may stay silent before the gateway closes it.
+    max_concurrent_rpcs: int = 1000
+    max_concurrent_streams: int = 200
+    rpc_timeout_s: float = 600.0
+    stream_idle_timeout_s: float = 900.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -149,4 +215,12 @@ class Settings:
             bedrock_anthropic_version=_str("BEDROCK_ANTHROPIC_VERSION") or BEDROCK_ANTHROPIC_VERSION,
             compatible=_compatible_from_env(),
             log_level=(_str("MNEMO_LOG_LEVEL") or "INFO").upper(),
+            allowed_hosts=_allowed_hosts(),
+            cors_origins=_cors_origins(),
+            max_body_bytes=_positive_int("MNEMO_MAX_BODY_BYTES", 1024 * 1024),
+            max_message_body_bytes=_positive_int("MNEMO_MAX_MESSAGE_BODY_BYTES", 8 * 1024 * 1024),
+            max_concurrent_rpcs=_positive_int("MNEMO_MAX_CONCURRENT_RPCS", 1000),
+            max_concurrent_streams=_positive_int("MNEMO_MAX_CONCURRENT_STREAMS", 200),
+            rpc_timeout_s=_positive_float("MNEMO_RPC_TIMEOUT_S", 600.0),
+            stream_idle_timeout_s=_positive_float("MNEMO_STREAM_IDLE_TIMEOUT_S", 900.0),
         )

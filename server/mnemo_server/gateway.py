@@ -5,17 +5,28 @@ At start the gateway reads the descriptor set built by `make generate`
 it (Envoy only supports that for HttpBody fields) and hands the list to the
 Lua filter in gateway/rest_shape.lua, which unwraps those responses into
 top-level JSON. Then it renders gateway/envoy.yaml.in and starts Envoy.
+
+The API surface guard (gateway/guard.lua) gets its tables from here too: the
+host names the gateway answers to, the browser origins allowed, and the body
+cap and media types of every route (ROUTE_RULES). The same numbers configure
+Envoy's buffer filter per route, and the streaming RPCs found in the descriptor
+get routes without a request timeout (a stream idle timeout instead).
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
+
+from .config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +34,51 @@ GATEWAY_DIR = Path(__file__).resolve().parents[2] / "gateway"
 DESCRIPTOR = GATEWAY_DIR / "gen" / "mnemo.binpb"
 
 
-def prepare_descriptor(source: Path) -> tuple[bytes, dict[str, str], list[str]]:
-    """Returns the descriptor set for Envoy, {gRPC path: response field} and the
-    fully qualified service names."""
+@dataclass(frozen=True)
+class RouteRule:
+    """A REST route whose request body differs from the default (JSON, at most
+    MNEMO_MAX_BODY_BYTES). `max_body` names the Settings field holding its cap;
+    `media_types` are accepted besides JSON. A route that takes uploads (say
+    `POST /v1/agents/import` with multipart/form-data) is added here with its
+    types and a cap; the gateway then lets those bodies through to it."""
+
+    method: str
+    template: str  # the google.api.http path template
+    max_body: str = "max_body_bytes"
+    media_types: tuple[str, ...] = ()
+
+
+# Sending messages may carry long pasted documents, and a chat completion request carries the
+# client's whole conversation: these routes take up to MNEMO_MAX_MESSAGE_BODY_BYTES. Every other
+# route takes MNEMO_MAX_BODY_BYTES.
+ROUTE_RULES: tuple[RouteRule, ...] = (
+    RouteRule("POST", "/v1/agents/{agent_id}/messages", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/agents/{agent_id}/messages/stream", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/agents/{agent_id}/messages/async", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/chat/completions", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/chat/completions/stream", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/voice-beta/{agent_id}/chat/completions", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/voice-beta/{agent_id}/chat/completions/stream", "max_message_body_bytes"),
+)
+
+# Settings field -> its environment variable, for the messages the guard sends.
+BODY_SETTINGS = {"max_body_bytes": "MNEMO_MAX_BODY_BYTES", "max_message_body_bytes": "MNEMO_MAX_MESSAGE_BODY_BYTES"}
+
+# Seconds the gateway gives a client to send its request headers, and the whole request.
+REQUEST_HEADERS_TIMEOUT_S = 10
+REQUEST_TIMEOUT_S = 60
+# Margin between the server's deadline for unary RPCs and the gateway's route timeout, so the
+# server's DEADLINE_EXCEEDED (which names the setting) normally arrives first.
+ROUTE_TIMEOUT_MARGIN_S = 5
+
+def prepare_descriptor(source: Path) -> tuple[bytes, dict[str, str], list[str], list[str]]:
+    """Returns the descriptor set for Envoy, {gRPC path: response field}, the
+    fully qualified service names and the gRPC path of every server-streaming
+    RPC with a REST binding."""
     fds = descriptor_pb2.FileDescriptorSet.FromString(source.read_bytes())
     unwrap: dict[str, str] = {}
     services: list[str] = []
+    streaming: list[str] = []
     for file in fds.file:
         for service in file.service:
             full = f"{file.package}.{service.name}" if file.package else service.name
@@ -37,12 +87,118 @@ def prepare_descriptor(source: Path) -> tuple[bytes, dict[str, str], list[str]]:
                 if not method.options.HasExtension(annotations_pb2.http):
                     continue
                 rule = method.options.Extensions[annotations_pb2.http]
+                if method.server_streaming:
+                    streaming.append(f"/{full}/{method.name}")
                 if rule.response_body:
                     unwrap[f"/{full}/{method.name}"] = rule.response_body
                     rule.response_body = ""
                     for extra in rule.additional_bindings:
                         extra.response_body = ""
-    return fds.SerializeToString(), unwrap, services
+    return fds.SerializeToString(), unwrap, services, streaming
+
+
+_VARIABLE = re.compile(r"\{[^}=]+(=([^}]*))?\}")
+
+
+def template_regex(template: str) -> str:
+    """A google.api.http path template as an RE2 regex for Envoy's route match
+    (which sees the path without its query string). A trailing slash is allowed."""
+    out, last = [], 0
+    for m in _VARIABLE.finditer(template):
+        out.append(re.escape(template[last:m.start()]))
+        out.append(".+" if (m.group(2) or "").find("**") >= 0 else "[^/]+")
+        last = m.end()
+    out.append(re.escape(template[last:]))
+    return "".join(out) + "/?"
+
+
+def template_lua_pattern(template: str) -> str:
+    """The same as a Lua pattern, anchored."""
+    out, last = [], 0
+    for m in _VARIABLE.finditer(template):
+        out.append(re.sub(r"([\^$()%.\[\]*+\-?])", r"%\1", template[last:m.start()]))
+        out.append(".+" if (m.group(2) or "").find("**") >= 0 else "[^/]+")
+        last = m.end()
+    out.append(re.sub(r"([\^$()%.\[\]*+\-?])", r"%\1", template[last:]))
+    return "^" + "".join(out) + "/?$"
+
+
+def _lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal for ASCII text
+
+
+def allowed_hosts(settings: Settings) -> tuple[list[str], bool]:
+    """The host names the gateway answers to, and whether any name is allowed."""
+    names = ["localhost", "127.0.0.1", "[::1]"]
+    bind = settings.http_host.lower()
+    if bind not in ("0.0.0.0", "::", ""):
+        names.append(f"[{bind}]" if ":" in bind and not bind.startswith("[") else bind)
+    extra = [h for h in settings.allowed_hosts if h != "*"]
+    return sorted(set(names + extra)), "*" in settings.allowed_hosts
+
+
+def _guard_lua(settings: Settings) -> str:
+    hosts, any_host = allowed_hosts(settings)
+    lines = ["ALLOWED_HOSTS = {" + ", ".join(f"[{_lua_string(h)}] = true" for h in hosts) + "}",
+             f"ANY_HOST = {'true' if any_host else 'false'}",
+             "CORS_ORIGINS = {" + ", ".join(f"[{_lua_string(o)}] = true" for o in settings.cors_origins) + "}",
+             f"DEFAULT_BODY = {{max = {settings.max_body_bytes}, setting = \"MNEMO_MAX_BODY_BYTES\", types = {{}}}}",
+             "BODY_RULES = {"]
+    for rule in ROUTE_RULES:
+        types = ", ".join(f"[{_lua_string(t)}] = true" for t in rule.media_types)
+        lines.append(f"  {{method = {_lua_string(rule.method)}, pattern = {_lua_string(template_lua_pattern(rule.template))}, "
+                     f"max = {getattr(settings, rule.max_body)}, setting = {_lua_string(BODY_SETTINGS[rule.max_body])}, "
+                     f"types = {{{types}}}}},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}s"
+
+
+def _routes(settings: Settings, streaming: list[str]) -> list[dict]:
+    """Envoy routes. A REST request is routed twice: on its REST path first (the buffer filter
+    takes the route's body cap from there), then, once the transcoder has rewritten the path to
+    the gRPC method, again (the router takes the timeout from there). So body caps are set on
+    REST path routes and timeouts on gRPC path routes: streaming RPCs get none (their silence
+    is bounded by the stream idle timeout), every other RPC the unary route timeout."""
+    unary = {"cluster": "mnemo_grpc", "timeout": _seconds(settings.rpc_timeout_s + ROUTE_TIMEOUT_MARGIN_S),
+             "idle_timeout": "0s"}
+    # The idle timeout is set on the route, not only on the connection manager: a route's
+    # idle_timeout survives re-routing, so the REST route's 0s would otherwise stay in force.
+    stream = {"cluster": "mnemo_grpc", "timeout": "0s", "idle_timeout": _seconds(settings.stream_idle_timeout_s)}
+    routes: list[dict] = [{"match": {"path": path}, "route": stream} for path in streaming]
+    for rule in ROUTE_RULES:
+        routes.append({
+            "match": {"safe_regex": {"regex": template_regex(rule.template)},
+                      "headers": [{"name": ":method", "string_match": {"exact": rule.method}}]},
+            "route": unary,
+            "typed_per_filter_config": {"envoy.filters.http.buffer": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+                "buffer": {"max_request_bytes": getattr(settings, rule.max_body)}}},
+        })
+    routes.append({"match": {"prefix": "/"}, "route": unary})
+    return routes
+
+
+def _cors_policy(settings: Settings) -> str:
+    if not settings.cors_origins:
+        return ""
+    policy = {"envoy.filters.http.cors": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": [{"exact": o} for o in settings.cors_origins],
+        "allow_methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+        # "*" covers every request header but Authorization, which must be named.
+        "allow_headers": "authorization, content-type, *",
+        "expose_headers": "retry-after, content-type",
+        "max_age": "600",
+        "forward_not_matching_preflights": False,
+        # Chrome asks a public page's permission to reach a loopback or private address (Private
+        # Network Access), as Letta's web ADE does with a local server: granted to these origins.
+        "allow_private_network_access": True,
+    }}
+    return "typed_per_filter_config: " + json.dumps(policy)
 
 
 def _lua_table(mapping: dict[str, str]) -> str:
@@ -50,21 +206,31 @@ def _lua_table(mapping: dict[str, str]) -> str:
     return "RESPONSE_FIELD = {\n" + rows + "\n}\n"
 
 
-def render_config(*, runtime_dir: Path, http_host: str, http_port: int, grpc_host: str, grpc_port: int,
+def render_config(*, runtime_dir: Path, settings: Settings, grpc_host: str, grpc_port: int,
                   admin_port: int | None = None, descriptor: Path = DESCRIPTOR) -> Path:
     runtime_dir.mkdir(parents=True, exist_ok=True)
-    data, unwrap, services = prepare_descriptor(descriptor)
+    data, unwrap, services, streaming = prepare_descriptor(descriptor)
     descriptor_path = runtime_dir / "descriptor.binpb"
     descriptor_path.write_bytes(data)
     lua = _lua_table(unwrap) + (GATEWAY_DIR / "rest_shape.lua").read_text()
+    guard = _guard_lua(settings) + (GATEWAY_DIR / "guard.lua").read_text()
     indent = " " * 18
+
+    def block(text: str) -> str:
+        return "\n".join(indent + line if line else "" for line in text.splitlines())
+
     admin = ""
     if admin_port is not None:
         admin = f"admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin_port}}}}}\n"
     config = Template((GATEWAY_DIR / "envoy.yaml.in").read_text()).substitute(
-        http_host=http_host, http_port=http_port, grpc_host=grpc_host, grpc_port=grpc_port,
+        http_host=settings.http_host, http_port=settings.http_port, grpc_host=grpc_host, grpc_port=grpc_port,
         descriptor_path=str(descriptor_path), services=", ".join(f'"{s}"' for s in services),
-        rest_lua="\n".join(indent + line if line else "" for line in lua.splitlines()), admin=admin,
+        rest_lua=block(lua), guard_lua=block(guard), admin=admin,
+        routes=json.dumps(_routes(settings, streaming)), cors_policy=_cors_policy(settings),
+        max_body_bytes=settings.max_body_bytes,
+        max_request_bytes=max(settings.max_body_bytes, settings.max_message_body_bytes),
+        stream_idle_timeout=_seconds(settings.stream_idle_timeout_s),
+        request_timeout=f"{REQUEST_TIMEOUT_S}s", request_headers_timeout=f"{REQUEST_HEADERS_TIMEOUT_S}s",
     )
     path = runtime_dir / "envoy.yaml"
     path.write_text(config)

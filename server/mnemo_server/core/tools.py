@@ -15,6 +15,7 @@ from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
 from ..sandbox import ToolRun, default_limits, run_tool
 from ..sandbox.agent_tools import SERVER_PARAMS, function_name, prepare_agent_tool, run_agent_tool
+from ..sandbox.process import sandbox_status
 from ..sandbox.redact import Redactor
 from ..storage import convert
 from ..storage import tools as store
@@ -304,6 +305,7 @@ class Tools:
         requirements = _requirements("pip_requirements", list(request.pip_requirements))
         limits = default_limits().with_timeout(
             request.timeout_seconds if request.HasField("timeout_seconds") else None)
+        await _require_sandbox()
         # The tool gets the request's env_vars and nothing else (no agent's
         # secrets, nothing of the server's environment); their values are
         # redacted from what it returns.
@@ -322,4 +324,13 @@ class Tools:
         call = await prepare_agent_tool(self.engine, secret_box, request.agent_id, request.tool_name)
         parameters = convert.struct_to_dict(call.tool.json_schema).get("parameters") or {}
         args = _call_args(request, list(parameters.get("required") or []), call.function_name)
+        await _require_sandbox()
         return execution_result(await run_agent_tool(call, args))
+
+
+async def _require_sandbox() -> None:
+    """FAILED_PRECONDITION, naming the fix, when this server cannot sandbox
+    custom tools (bubblewrap missing or unusable); never a silent downgrade."""
+    problem = await asyncio.to_thread(sandbox_status)
+    if problem:
+        raise FailedPrecondition(problem)

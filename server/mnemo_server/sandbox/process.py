@@ -1,54 +1,56 @@
-"""Running one custom tool call in a separate, limited interpreter.
+"""Running one custom tool call in a separate, isolated interpreter.
 
 Every call gets a fresh ``python -I`` process (isolated mode: no PYTHON*
 variables, no user site, no current directory on sys.path) that runs
-``runner.py``. The server process never executes tool code. The child:
+``runner.py``, inside a bubblewrap sandbox (``isolation.py``): its own user,
+PID, mount, IPC, UTS, cgroup and network namespaces, a read-only view of the
+system's interpreter and a fresh tmpfs as its working directory and ``/tmp``.
+The server process never executes tool code. The child:
 
-- starts with a clean environment: ``PATH``, ``LANG``, ``HOME``/``TMPDIR`` (its
-  own directory), then the variables of the call (the agent's secrets,
+- starts with a clean environment: ``PATH``, ``LANG``, ``HOME``/``TMPDIR``
+  (``/tmp``, its tmpfs), then the variables of the call (the agent's secrets,
   ``LETTA_AGENT_ID``/``MNEMO_AGENT_ID``...). Nothing of the server's own
   environment (``OPENAI_API_KEY``, ``MNEMO_DATABASE_URL``...) is passed on;
-- works in a fresh, empty temporary directory, removed afterwards; its stdin
-  is /dev/null;
-- runs in its own session (process group), killed as a whole at the end of the
-  call, on timeout or when the caller goes away;
-- has resource limits (:class:`SandboxLimits`) set before any tool code runs;
-- when the server runs as root, runs as an unprivileged user (``nobody`` by
-  default, ``MNEMO_SANDBOX_USER``), with no supplementary groups, so it cannot
-  read the server's data directory or other root-only files. The runner
-  switches user itself, first thing, before reading the call: asking Popen to
-  do it (user=/group=) makes CPython fork() instead of vfork(), and a fork() of
-  the threaded gRPC server runs gRPC's fork handlers in the child, which can
-  crash it (SIGSEGV before exec).
+- never runs as root: when the server is root, ``setpriv`` switches to the
+  sandbox user (``nobody`` by default, ``MNEMO_SANDBOX_USER``) before bwrap and
+  the interpreter start;
+- has resource limits (:class:`SandboxLimits`) set before any tool code runs,
+  and, when the server can make cgroups (root), a memory and process cap over
+  all the call's processes together;
+- is killed as a whole at the end of the call, on timeout or when the caller
+  goes away: killing bwrap ends the PID namespace, and every process in it.
 
 The result travels back as JSON on a dedicated pipe, not on stdout (which the
 tool may print to). See docs/sandbox.md for the threat model.
 
-A small pool of idle interpreters, already started with the default limits and
-waiting for their payload, takes the interpreter start-up off the call path
-(``MNEMO_SANDBOX_POOL``, default 2; 0 disables it). Each pooled interpreter is
-used for exactly one call.
+A small pool of idle sandboxes, already started with the default limits and
+waiting for their payload, takes the start-up off the call path
+(``MNEMO_SANDBOX_POOL``, default 2; 0 disables it). Each pooled sandbox is used
+for exactly one call. At most ``MNEMO_SANDBOX_MAX_CONCURRENT`` calls run at
+once (default 8); the others wait their turn.
 """
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import functools
 import json
 import logging
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import isolation
+from .isolation import Identity, SandboxUnavailable
 
 log = logging.getLogger("mnemo.sandbox")
 
@@ -160,19 +162,11 @@ class ToolRun:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Identity:
-    """The unprivileged user tools run as (only when the server is root)."""
-
-    uid: int
-    gid: int
-    name: str
-
-
 @functools.cache
 def sandbox_identity() -> Identity | None:
-    """None when the server is not root: the tool then runs as the server's own
-    user (see docs/sandbox.md)."""
+    """The user tools run as when the server is root; None when it is not
+    (tools then keep the server's uid, inside their own user namespace, which
+    sees none of the server's files or processes)."""
     if os.geteuid() != 0:
         return None
     spec = os.environ.get("MNEMO_SANDBOX_USER", "").strip() or DEFAULT_SANDBOX_USER
@@ -198,57 +192,74 @@ _probe_lock = threading.Lock()
 
 @functools.cache
 def sandbox_python() -> str:
-    """The interpreter tools run with: MNEMO_SANDBOX_PYTHON, else the server's
-    own, else the first ``python3`` the sandbox user is allowed to run (the
-    server's may live where that user cannot go, e.g. under /root)."""
+    """The interpreter tools run with: MNEMO_SANDBOX_PYTHON, else the system
+    interpreter the server's own is based on (a virtualenv lives in the
+    checkout, which the sandbox does not show), else ``/usr/bin/python3``; the
+    first one bwrap can start in the sandbox. Raises SandboxUnavailable, naming
+    the fix, when none can (bwrap missing or unusable)."""
     identity = sandbox_identity()
     configured = os.environ.get("MNEMO_SANDBOX_PYTHON", "").strip()
+    base = getattr(sys, "_base_executable", "") or sys.executable
     candidates = [configured] if configured else [
-        sys.executable, getattr(sys, "_base_executable", ""), shutil.which("python3") or "", "/usr/bin/python3",
+        os.path.realpath(base), os.path.realpath(sys.executable), "/usr/bin/python3",
     ]
     candidates = list(dict.fromkeys(c for c in candidates if c))
-    if identity is None and not configured:
-        return sys.executable
+    errors = []
     with _probe_lock:
         for candidate in candidates:
-            if _can_run(candidate, identity):
-                if candidate != sys.executable:
-                    log.info("tools run with %s (the server's interpreter is not usable by the sandbox user)",
-                             candidate)
+            error = isolation.probe_error(candidate, identity)
+            if error is None:
                 return candidate
-    who = f"user {identity.name}" if identity else "the server's user"
-    raise SandboxUnavailable(f"no Python interpreter that {who} can run (tried {', '.join(candidates)}); "
-                             "set MNEMO_SANDBOX_PYTHON")
+            errors.append(error)
+            if isolation.bwrap_path() is None:
+                break
+    raise SandboxUnavailable(f"custom tools cannot run on this server: {errors[0]}")
 
 
-# Starts as the runner does (root, then the sandbox user for good), then
-# imports what tools commonly need: the stdlib must be readable by that user.
-_PROBE = """
-import os, sys
-if len(sys.argv) > 2:
-    os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[1]))
-import json, asyncio, inspect, random, traceback
-"""
-
-
-def _can_run(python: str, identity: Identity | None) -> bool:
-    ids = [str(identity.uid), str(identity.gid)] if identity else []
+def sandbox_status() -> str | None:
+    """None when custom tools can run here, else the reason and the fix."""
     try:
-        done = subprocess.run(
-            [python, "-I", "-c", _PROBE, *ids], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": SAFE_PATH}, cwd="/", timeout=20,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.info("the sandbox cannot use %s: %s", python, exc)
-        return False
-    if done.returncode != 0:
-        log.info("the sandbox cannot use %s: exit code %s: %s", python, done.returncode,
-                 done.stderr.decode(errors="replace")[-500:])
-    return done.returncode == 0
+        sandbox_python()
+    except SandboxUnavailable as exc:
+        return str(exc)
+    return None
 
 
-class SandboxUnavailable(RuntimeError):
-    """The sandbox cannot start any interpreter."""
+def sandbox_summary() -> str:
+    """One line on what isolates tools here, for the start-up banner."""
+    layout = isolation.cgroup_layout()
+    cap = (f"cgroup v{layout.version} memory+pids cap per call" if layout
+           else "no cgroup: RLIMIT_NPROC per call, RLIMIT_AS per process")
+    identity = sandbox_identity()
+    who = f"uid {identity.uid}" if identity else "the server's uid in a user namespace"
+    return (f"bubblewrap, {who}, network {isolation.network_mode()}, {cap}, "
+            f"at most {max_concurrent()} at once")
+
+
+class _Slots:
+    """At most MNEMO_SANDBOX_MAX_CONCURRENT calls at once (default 8), per
+    event loop; the others wait in order."""
+
+    def __init__(self) -> None:
+        self._by_loop: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+
+    def get(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(id(loop))
+        if entry is None or entry[0] is not loop:
+            entry = (loop, asyncio.Semaphore(max_concurrent()))
+            self._by_loop = {k: v for k, v in self._by_loop.items() if not v[0].is_closed()}
+            self._by_loop[id(loop)] = entry
+        return entry[1]
+
+
+_SLOTS = _Slots()
+
+
+@functools.cache
+def max_concurrent() -> int:
+    """MNEMO_SANDBOX_MAX_CONCURRENT, default 8."""
+    return _env_number("MNEMO_SANDBOX_MAX_CONCURRENT", 8, int)
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +275,7 @@ def _size_text(n: int) -> str:
     return f"{n} bytes"
 
 
-def _runner_limits(limits: SandboxLimits, identity: Identity | None) -> str:
+def _runner_limits(limits: SandboxLimits) -> str:
     rlimits: dict[str, list[int]] = {
         "RLIMIT_CPU": [int(limits.cpu_s), int(limits.cpu_s) + 1],
         "RLIMIT_AS": [limits.memory_bytes, limits.memory_bytes],
@@ -272,29 +283,28 @@ def _runner_limits(limits: SandboxLimits, identity: Identity | None) -> str:
         "RLIMIT_NOFILE": [limits.max_open_files, limits.max_open_files],
         "RLIMIT_CORE": [0, 0],
     }
-    if identity is not None and limits.max_processes:
+    if limits.max_processes:
+        # Counted per user namespace (Linux 5.14+): the call's processes only.
         rlimits["RLIMIT_NPROC"] = [limits.max_processes, limits.max_processes]
     return json.dumps({"rlimits": rlimits, "memory_text": _size_text(limits.memory_bytes),
-                       "return_chars": limits.output_bytes,
-                       "drop": [identity.uid, identity.gid] if identity is not None else None})
+                       "return_chars": limits.output_bytes})
 
 
 @dataclass
 class _Child:
-    """A started interpreter waiting for its payload on stdin."""
+    """A started sandbox waiting for its payload on stdin."""
 
     proc: subprocess.Popen
     stdin_fd: int
     stdout_fd: int
     stderr_fd: int
     result_fd: int
-    workdir: str
     key: tuple
-    owned_fds: list[int] = field(default_factory=list)
+    cgroup: isolation.CallCgroup | None = None
 
     def release(self) -> None:
-        """Closes our ends of its pipes (an idle runner then exits) and removes
-        its directory; for children that never ran a call."""
+        """Closes our ends of its pipes (an idle runner then exits) and kills
+        it; for children that never ran a call."""
         for fd in (self.stdin_fd, self.stdout_fd, self.stderr_fd, self.result_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -302,44 +312,37 @@ class _Child:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             self.proc.wait(5)
-        _remove_dir(self.workdir)
+        self.remove_cgroup()
+
+    def remove_cgroup(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
-def _spawn(python: str, identity: Identity | None, limits: SandboxLimits) -> _Child:
-    workdir = tempfile.mkdtemp(prefix="mnemo-tool-")
-    if identity is not None:
-        os.chown(workdir, identity.uid, identity.gid)
-    env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
+def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, network: str) -> _Child:
+    env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": isolation.WORKDIR, "TMPDIR": isolation.WORKDIR}
+    cgroup = isolation.new_cgroup(limits.memory_bytes, limits.max_processes)
+    argv = (isolation.join_cgroup_argv(cgroup) + isolation.bwrap_argv(python, identity, network=network)
+            + [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE])
     pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
     (r_in, w_in), (r_out, w_out), (r_err, w_err), (r_res, w_res) = pipes
     try:
         proc = subprocess.Popen(
-            [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE, str(w_res),
-             _runner_limits(limits, identity)],
-            stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,), cwd=workdir, env=env,
+            [*argv, str(w_res), _runner_limits(limits)],
+            stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,), cwd="/", env=env,
             start_new_session=True, close_fds=True, umask=0o077,
         )
     except BaseException:
         for r, w in pipes:
             os.close(r)
             os.close(w)
-        _remove_dir(workdir)
+        if cgroup is not None:
+            cgroup.remove()
         raise
     for fd in (r_in, w_out, w_err, w_res):
         os.close(fd)
-    return _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res, workdir=workdir,
-                  key=(python, identity, limits))
-
-
-def _remove_dir(path: str) -> None:
-    def retry(func, target, _exc):  # the tool may have made a file or folder read-only
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(target) or target, 0o700)
-            os.chmod(target, 0o700)
-            func(target)
-
-    shutil.rmtree(path, onerror=retry)
-    shutil.rmtree(path, ignore_errors=True)
+    return _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res,
+                  key=(python, identity, limits, network), cgroup=cgroup)
 
 
 class _Pool:
@@ -372,8 +375,7 @@ class _Pool:
                 with self._lock:
                     if len(self._idle.get(key, [])) >= size:
                         return
-                python, identity, limits = key
-                child = _spawn(python, identity, limits)
+                child = _spawn(*key)
                 with self._lock:
                     self._idle.setdefault(key, []).append(child)
         except Exception:  # noqa: BLE001 - the pool is an optimisation; calls spawn their own
@@ -391,6 +393,11 @@ class _Pool:
 
 
 _POOL = _Pool()
+# Sandboxes are started from these threads only: bwrap's --die-with-parent
+# kills a sandbox when the *thread* that started it ends, and the threads of an
+# event loop's default executor end with the loop. These live as long as the
+# process (and the sandboxes die with it).
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mnemo-sandbox-spawn")
 
 
 def pool_size() -> int:
@@ -514,23 +521,27 @@ async def run_tool(
 
     loop = asyncio.get_running_loop()
     try:
-        identity = sandbox_identity()
         python = await loop.run_in_executor(None, sandbox_python)
-        key = (python, identity, limits)
-        size = pool_size() if limits == default_limits() else 0
-        child = _POOL.take(key) if size else None
-        if child is None:
-            child = await loop.run_in_executor(None, _spawn, python, identity, limits)
-        if size:
-            loop.run_in_executor(None, _POOL.fill, key, size)
-    except Exception as exc:  # noqa: BLE001 - reported as the call's error
-        log.exception("could not start the tool sandbox")
-        return _error_run(function_name, "SandboxError", f"could not start the sandbox: {exc}")
-    try:
-        return await _execute(child, payload, limits, function_name)
-    except Exception as exc:  # noqa: BLE001 - e.g. the event loop refusing a pipe
-        log.exception("tool sandbox failure")
-        return _error_run(function_name, "SandboxError", f"the sandbox failed: {exc}")
+    except SandboxUnavailable as exc:
+        log.error("%s", exc)
+        return _error_run(function_name, "SandboxUnavailable", str(exc))
+    async with _SLOTS.get():
+        try:
+            key = (python, sandbox_identity(), limits, isolation.network_mode())
+            size = pool_size() if limits == default_limits() else 0
+            child = _POOL.take(key) if size else None
+            if child is None:
+                child = await loop.run_in_executor(_SPAWNER, _spawn, *key)
+            if size:
+                loop.run_in_executor(_SPAWNER, _POOL.fill, key, size)
+        except Exception as exc:  # noqa: BLE001 - reported as the call's error
+            log.exception("could not start the tool sandbox")
+            return _error_run(function_name, "SandboxError", f"could not start the sandbox: {exc}")
+        try:
+            return await _execute(child, payload, limits, function_name)
+        except Exception as exc:  # noqa: BLE001 - e.g. the event loop refusing a pipe
+            log.exception("tool sandbox failure")
+            return _error_run(function_name, "SandboxError", f"the sandbox failed: {exc}")
 
 
 async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, function_name: str) -> ToolRun:
@@ -595,7 +606,8 @@ async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, functio
     await asyncio.wait([out.done, err.done, res.done], timeout=1.0)
     for transport in transports:
         transport.close()
-    loop.run_in_executor(None, _remove_dir, child.workdir)
+    memory_killed = child.cgroup is not None and child.cgroup.memory_exceeded()
+    loop.run_in_executor(None, child.remove_cgroup)
 
     stdout_text = out.text("stdout")
     stderr_text = err.text("stderr")
@@ -612,8 +624,14 @@ async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, functio
         return _from_result(result, function_name, extra)
 
     code = child.proc.returncode
+    if code > 128 and (code - 128) in signal.valid_signals():  # bwrap reports a signal as 128 + its number
+        code = -(code - 128)
     cpu = usage.ru_utime + usage.ru_stime
-    if code in (-signal.SIGXCPU, -signal.SIGKILL) and cpu >= limits.cpu_s - 0.5:
+    if memory_killed and code == -signal.SIGKILL:
+        return _error_run(function_name, "MemoryError",
+                          f"{function_name} exceeded the memory limit of the call ({_size_text(limits.memory_bytes)}"
+                          " for all its processes together)", **extra)
+    if code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu >= limits.cpu_s - 0.5):
         return _error_run(function_name, "TimeoutError",
                           f"{function_name} exceeded the CPU time limit ({limits.cpu_s}s)", **extra)
     if "MemoryError" in stderr_text:
@@ -631,7 +649,7 @@ async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, functio
 def _reap_and_clean(child: _Child) -> None:
     with contextlib.suppress(Exception):
         child.proc.wait(10)
-    _remove_dir(child.workdir)
+    child.remove_cgroup()
 
 
 def _parse_result(res: _Capture) -> dict[str, Any] | None:

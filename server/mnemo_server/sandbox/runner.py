@@ -6,8 +6,8 @@ fresh interpreter with it, ``python -I -X utf8 -B -u -c <this file> <result fd>
 anything outside the standard library, and the syntax must suit any Python 3.8+.
 
 Protocol:
-  1. Switch to the sandbox user when told to (the server runs as root), then
-     apply the resource limits from argv, before anything of the tool runs.
+  1. Apply the resource limits from argv, before anything of the tool runs
+     (bubblewrap has already isolated the process, and it never runs as root).
   2. Read the payload, one JSON object, from stdin until EOF:
      ``{"source", "function", "arguments", "agent_state", "env", "tool_file",
      "pip_hint"}``.
@@ -31,25 +31,6 @@ import types
 
 MAX_TRACEBACK_FRAMES = 12
 _reserve = bytearray(2 * 1024 * 1024)  # freed on MemoryError, so the report can be written
-
-
-def _drop_privileges(limits):
-    """Become the sandbox user for good (the server starts us as root only to
-    let us do this; it cannot itself, see process.py)."""
-    drop = limits.get("drop")
-    if not drop:
-        return
-    uid, gid = drop
-    try:
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-    except OSError as exc:
-        sys.stderr.write(f"mnemo sandbox: cannot switch to uid {uid}: {exc}\n")
-        os._exit(71)
-    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid or os.getgroups() not in ([], [gid]):
-        sys.stderr.write("mnemo sandbox: privileges were not dropped\n")
-        os._exit(71)
 
 
 def _apply_limits(limits):
@@ -262,7 +243,6 @@ def _encode(result, cap):
 def main():
     result_fd = int(sys.argv[1])
     limits = json.loads(sys.argv[2])
-    _drop_privileges(limits)
     _apply_limits(limits)
     raw = sys.stdin.buffer.read()
     if not raw:
@@ -272,6 +252,7 @@ def main():
     os.close(devnull)
     payload = json.loads(raw.decode("utf-8"))
     del raw
+    os.environ.pop("PWD", None)  # set by bwrap's --chdir
     os.environ.update(payload.get("env") or {})
     result = _call(payload, limits)
     try:
