@@ -1,12 +1,18 @@
 #!/bin/sh
 # System packages Mnemo needs outside Python: bubblewrap (bwrap), which runs every custom tool call in
-# its own namespaces (docs/sandbox.md), and util-linux's setpriv (present on Debian/Ubuntu). As root on
+# its own namespaces (docs/sandbox.md), util-linux's setpriv and nsenter (present on Debian/Ubuntu), and
+# slirp4netns, nftables and iproute2 for the tools' filtered network. As root on
 # Debian/Ubuntu, installs what is missing with apt-get; otherwise prints what to install. `make setup`
 # runs it; it never fails the build, the server itself refuses custom tools when bwrap is unusable.
 set -u
 missing=""
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
-command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+(command -v setpriv && command -v nsenter) >/dev/null 2>&1 || missing="$missing util-linux"
+# The filtered tool network (MNEMO_SANDBOX_NETWORK=public, the default, when the server is root).
+PATH="$PATH:/usr/sbin:/sbin"
+command -v slirp4netns >/dev/null 2>&1 || missing="$missing slirp4netns"
+command -v nft >/dev/null 2>&1 || missing="$missing nftables"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "system-deps: installing$missing"

@@ -160,13 +160,93 @@ def _host_addresses() -> list[str]:
     return [a for a in out if "." in a][:2]
 
 
+# The filter's answer (`public`/`allowlist`), or no route at all (`none`).
+DENIED = ("EHOSTUNREACH", "ENETUNREACH")
+
+
 def test_private_link_local_and_metadata_addresses(server):
+    """Private, shared, link-local (cloud metadata) addresses, slirp4netns's
+    gateway to the host (10.0.2.2) and this host's own addresses: denied at
+    once, whatever the network mode the server has (public as root, none as
+    the ordinary user)."""
     _, rest, _ = server
-    targets = ["10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", *_host_addresses()]
+    targets = ["10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "10.0.2.2",
+               *_host_addresses()]
     started = time.monotonic()
     results = probe(rest, *[("tcp", [t, 80]) for t in targets])
-    assert results == ["ENETUNREACH"] * len(targets), dict(zip(targets, results, strict=True))
+    assert all(r in DENIED for r in results), dict(zip(targets, results, strict=True))
     assert time.monotonic() - started < 3  # refused at once, not timing out
+
+
+def _listener() -> tuple[socket.socket, str, int]:
+    """A TCP listener on this host's first non-loopback address."""
+    addresses = _host_addresses()
+    if not addresses:
+        pytest.skip("this host has no non-loopback IPv4 address")
+    listener = socket.socket()
+    listener.bind((addresses[0], 0))
+    listener.listen(8)
+    return listener, addresses[0], listener.getsockname()[1]
+
+
+def _probe_here(*checks) -> list[str]:
+    result = asyncio.run(run_tool(PROBE, "probe", {"checks": [list(c) for c in checks]}, env={}, agent_state=None))
+    assert result.status == "success", result
+    return result.func_return
+
+
+needs_public = pytest.mark.skipif(
+    process.isolation.public_network_problem() is not None,
+    reason=f"the filtered network is not available here: {process.isolation.public_network_problem()}")
+
+
+@needs_public
+def test_public_network_reaches_out_but_not_this_host(monkeypatch):
+    """`public` (the default as root): a public address goes out through
+    slirp4netns (it is not refused by the filter), this host's own address is
+    refused even with a listener on it, until MNEMO_SANDBOX_NETWORK_ALLOW
+    lists it: the allowed connection goes the whole way, through slirp4netns,
+    to the listener."""
+    monkeypatch.delenv("MNEMO_SANDBOX_NETWORK", raising=False)
+    monkeypatch.delenv("MNEMO_SANDBOX_NETWORK_ALLOW", raising=False)
+    assert process.isolation.network_mode() == "public"
+    listener, address, port = _listener()
+    try:
+        host_reaches_public = _can_connect("1.1.1.1", 80)
+        public, own = _probe_here(("tcp", ["1.1.1.1", 80]), ("tcp", [address, port]))
+        assert own == "EHOSTUNREACH"
+        assert public not in DENIED, public  # not refused by the policy ...
+        if host_reaches_public:
+            assert public == "connected"  # ... and connected when the host itself can connect
+        monkeypatch.setenv("MNEMO_SANDBOX_NETWORK_ALLOW", f"{address}/32")
+        assert _probe_here(("tcp", [address, port]), ("tcp", ["10.0.0.1", 80])) == ["connected", "EHOSTUNREACH"]
+    finally:
+        listener.close()
+
+
+@needs_public
+def test_allowlist_mode_reaches_only_what_is_listed(monkeypatch):
+    listener, address, port = _listener()
+    try:
+        monkeypatch.setenv("MNEMO_SANDBOX_NETWORK", "allowlist")
+        monkeypatch.setenv("MNEMO_SANDBOX_NETWORK_ALLOW", f"{address}/32")
+        listed, public = _probe_here(("tcp", [address, port]), ("tcp", ["1.1.1.1", 80]))
+        assert (listed, public) == ("connected", "EHOSTUNREACH")
+    finally:
+        listener.close()
+
+
+def test_no_network_mode(monkeypatch):
+    monkeypatch.setenv("MNEMO_SANDBOX_NETWORK", "none")
+    assert _probe_here(("tcp", ["1.1.1.1", 80])) == ["ENETUNREACH"]
+
+
+def _can_connect(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
 
 
 def test_host_network_mode_is_an_explicit_opt_in(monkeypatch):

@@ -232,7 +232,7 @@ def sandbox_summary() -> str:
            else "no cgroup: RLIMIT_NPROC per call, RLIMIT_AS per process")
     identity = sandbox_identity()
     who = f"uid {identity.uid}" if identity else "the server's uid in a user namespace"
-    return (f"bubblewrap, {who}, network {isolation.network_mode()}, {cap}, "
+    return (f"bubblewrap, {who}, {isolation.network_note()}, {cap}, "
             f"at most {max_concurrent()} at once")
 
 
@@ -301,6 +301,7 @@ class _Child:
     result_fd: int
     key: tuple
     cgroup: isolation.CallCgroup | None = None
+    network: isolation.Network | None = None
 
     def release(self) -> None:
         """Closes our ends of its pipes (an idle runner then exits) and kills
@@ -315,34 +316,66 @@ class _Child:
         self.remove_cgroup()
 
     def remove_cgroup(self) -> None:
+        """After the call: stops its network stack, removes its cgroup."""
+        if self.network is not None:
+            self.network.close()
         if self.cgroup is not None:
             self.cgroup.remove()
 
 
-def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, network: str) -> _Child:
+def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, network: str,
+           allow: str = "") -> _Child:
     env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": isolation.WORKDIR, "TMPDIR": isolation.WORKDIR}
     cgroup = isolation.new_cgroup(limits.memory_bytes, limits.max_processes)
-    argv = (isolation.join_cgroup_argv(cgroup) + isolation.bwrap_argv(python, identity, network=network)
-            + [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE])
+    filtered = network in ("public", "allowlist")
+    info_r, info_w = os.pipe() if filtered else (None, None)
+    ready_r, ready_w = os.pipe() if filtered else (None, None)
     pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
     (r_in, w_in), (r_out, w_out), (r_err, w_err), (r_res, w_res) = pipes
     try:
+        argv = (isolation.join_cgroup_argv(cgroup)
+                + isolation.bwrap_argv(python, identity, network=network, info_fd=info_w)
+                + [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE])
         proc = subprocess.Popen(
-            [*argv, str(w_res), _runner_limits(limits)],
-            stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,), cwd="/", env=env,
-            start_new_session=True, close_fds=True, umask=0o077,
+            [*argv, str(w_res), _runner_limits(limits), *([str(ready_w)] if filtered else [])],
+            stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,) + ((info_w, ready_w) if filtered else ()),
+            cwd="/",
+            env=env, start_new_session=True, close_fds=True, umask=0o077,
         )
     except BaseException:
         for r, w in pipes:
             os.close(r)
             os.close(w)
+        for fd in (info_r, info_w, ready_r, ready_w):
+            if fd is not None:
+                os.close(fd)
         if cgroup is not None:
             cgroup.remove()
         raise
     for fd in (r_in, w_out, w_err, w_res):
         os.close(fd)
-    return _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res,
-                  key=(python, identity, limits, network), cgroup=cgroup)
+    child = _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res,
+                   key=(python, identity, limits, network, allow), cgroup=cgroup)
+    if filtered:
+        # The tool's code runs only once it has its payload: the filter and the
+        # network are in place before that. They are set up once the runner says
+        # it is waiting (bwrap is then done with the namespace's loopback).
+        os.close(info_w)
+        os.close(ready_w)
+        try:
+            pid = isolation.read_child_pid(info_r)
+            if isolation.read_with_timeout(ready_r, 30) != b"1":
+                raise SandboxUnavailable("the sandbox did not start: "
+                                         + os.read(child.stderr_fd, 2000).decode(errors="replace")
+                                         if child.proc.poll() is not None else "the sandbox did not start in 30 s")
+            child.network = isolation.attach_network(pid, network)
+        except BaseException:
+            child.release()
+            raise
+        finally:
+            os.close(info_r)
+            os.close(ready_r)
+    return child
 
 
 class _Pool:
@@ -527,7 +560,9 @@ async def run_tool(
         return _error_run(function_name, "SandboxUnavailable", str(exc))
     async with _SLOTS.get():
         try:
-            key = (python, sandbox_identity(), limits, isolation.network_mode())
+            # The allow-list is part of the key: a pooled sandbox's filter is set when it starts.
+            key = (python, sandbox_identity(), limits, isolation.network_mode(),
+                   os.environ.get("MNEMO_SANDBOX_NETWORK_ALLOW", ""))
             size = pool_size() if limits == default_limits() else 0
             child = _POOL.take(key) if size else None
             if child is None:

@@ -244,6 +244,10 @@ def main():
     result_fd = int(sys.argv[1])
     limits = json.loads(sys.argv[2])
     _apply_limits(limits)
+    if len(sys.argv) > 3:  # the server waits for this before it connects the sandbox's network
+        ready_fd = int(sys.argv[3])
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
     raw = sys.stdin.buffer.read()
     if not raw:
         os._exit(0)

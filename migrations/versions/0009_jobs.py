@@ -1,13 +1,13 @@
 """Jobs (background work that outlives its request, e.g. message batches) and
 the items of a batch job, each carried by a background run.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
