@@ -1170,20 +1170,20 @@ const file_mnemo_v1_jobs_proto_rawDesc = "" +
 	"\n" +
 	"_sender_idB\b\n" +
 	"\x06_modelB\x10\n" +
-	"\x0e_batch_item_id2\xc6\x03\n" +
+	"\x0e_batch_item_id2\xd2\x03\n" +
 	"\n" +
-	"JobService\x12Y\n" +
-	"\bListJobs\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\"\x16\x82\xd3\xe4\x93\x02\x10b\x04jobs\x12\b/v1/jobs\x12f\n" +
-	"\x0eListActiveJobs\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17b\x04jobs\x12\x0f/v1/jobs/active\x12K\n" +
-	"\x06GetJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/jobs/{job_id}\x12N\n" +
-	"\tDeleteJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/jobs/{job_id}\x12X\n" +
-	"\tCancelJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"#\x82\xd3\xe4\x93\x02\x1d:\x01*2\x18/v1/jobs/{job_id}/cancel2\xa5\x04\n" +
+	"JobService\x12\\\n" +
+	"\bListJobs\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\"\x19\x82\xd3\xe4\x93\x02\x10b\x04jobs\x12\b/v1/jobs\x90\x02\x01\x12i\n" +
+	"\x0eListActiveJobs\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\" \x82\xd3\xe4\x93\x02\x17b\x04jobs\x12\x0f/v1/jobs/active\x90\x02\x01\x12N\n" +
+	"\x06GetJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/jobs/{job_id}\x90\x02\x01\x12N\n" +
+	"\tDeleteJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/jobs/{job_id}\x12[\n" +
+	"\tCancelJob\x12\x17.mnemo.v1.GetJobRequest\x1a\r.mnemo.v1.Job\"&\x82\xd3\xe4\x93\x02\x1d:\x01*2\x18/v1/jobs/{job_id}/cancel\x90\x02\x022\xb1\x04\n" +
 	"\fBatchService\x12[\n" +
-	"\vCreateBatch\x12\x1c.mnemo.v1.CreateBatchRequest\x1a\r.mnemo.v1.Job\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/messages/batches\x12h\n" +
-	"\vListBatches\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\x04jobs\x12\x14/v1/messages/batches\x12]\n" +
-	"\bGetBatch\x12\x19.mnemo.v1.GetBatchRequest\x1a\r.mnemo.v1.Job\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/messages/batches/{batch_id}\x12j\n" +
-	"\vCancelBatch\x12\x19.mnemo.v1.GetBatchRequest\x1a\r.mnemo.v1.Job\"1\x82\xd3\xe4\x93\x02+:\x01*2&/v1/messages/batches/{batch_id}/cancel\x12\x82\x01\n" +
-	"\x11ListBatchMessages\x12\".mnemo.v1.ListBatchMessagesRequest\x1a\x17.mnemo.v1.BatchMessages\"0\x82\xd3\xe4\x93\x02*\x12(/v1/messages/batches/{batch_id}/messagesB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\vCreateBatch\x12\x1c.mnemo.v1.CreateBatchRequest\x1a\r.mnemo.v1.Job\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/messages/batches\x12k\n" +
+	"\vListBatches\x12\x19.mnemo.v1.ListJobsRequest\x1a\x1a.mnemo.v1.ListJobsResponse\"%\x82\xd3\xe4\x93\x02\x1cb\x04jobs\x12\x14/v1/messages/batches\x90\x02\x01\x12`\n" +
+	"\bGetBatch\x12\x19.mnemo.v1.GetBatchRequest\x1a\r.mnemo.v1.Job\"*\x82\xd3\xe4\x93\x02!\x12\x1f/v1/messages/batches/{batch_id}\x90\x02\x01\x12m\n" +
+	"\vCancelBatch\x12\x19.mnemo.v1.GetBatchRequest\x1a\r.mnemo.v1.Job\"4\x82\xd3\xe4\x93\x02+:\x01*2&/v1/messages/batches/{batch_id}/cancel\x90\x02\x02\x12\x85\x01\n" +
+	"\x11ListBatchMessages\x12\".mnemo.v1.ListBatchMessagesRequest\x1a\x17.mnemo.v1.BatchMessages\"3\x82\xd3\xe4\x93\x02*\x12(/v1/messages/batches/{batch_id}/messages\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_jobs_proto_rawDescOnce sync.Once
