@@ -17,6 +17,7 @@ Outputs (never edit them by hand):
   clients/ts/src/gen/                    protobuf-es types and service descriptors
   clients/go/gen/                        protoc-gen-go messages and grpc-go stubs
   gateway/gen/mnemo.binpb                descriptor set for Envoy
+  the clients' service tables            scripts/client_services.py
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import client_services  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = ROOT / "build" / "third_party" / "googleapis"
@@ -134,6 +138,7 @@ def main() -> int:
     add_package_markers(ROOT / "server" / "mnemo")
     (ROOT / "gateway" / "gen").mkdir(parents=True, exist_ok=True)
     run(buf, "build", "--exclude-source-info", "-o", "gateway/gen/mnemo.binpb")
+    client_services.write_all(ROOT / "gateway" / "gen" / "mnemo.binpb")
     return 0
 
 

@@ -182,6 +182,14 @@ class FakeMnemo:
             self.calls.append("create")
             context.abort(grpc.StatusCode.UNAVAILABLE, "down")
 
+        def update_agent(request: bytes, context) -> bytes:
+            self.calls.append("update")
+            context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+
+        def delete_agent(request: bytes, context) -> bytes:
+            self.calls.append("delete")
+            context.abort(grpc.StatusCode.UNAVAILABLE, "down")
+
         def list_agents(request: bytes, context) -> bytes:
             req = ListAgentsRequest.FromString(request)
             self.calls.append(f"list after={req.after or ''} limit={req.limit}")
@@ -201,6 +209,8 @@ class FakeMnemo:
             grpc.method_handlers_generic_handler("mnemo.v1.AgentService", {
                 "GetAgent": grpc.unary_unary_rpc_method_handler(get_agent, **raw),
                 "CreateAgent": grpc.unary_unary_rpc_method_handler(create_agent, **raw),
+                "UpdateAgent": grpc.unary_unary_rpc_method_handler(update_agent, **raw),
+                "DeleteAgent": grpc.unary_unary_rpc_method_handler(delete_agent, **raw),
                 "ListAgents": grpc.unary_unary_rpc_method_handler(list_agents, **raw)}),
         ])
         self.port = self.server.add_insecure_port("127.0.0.1:0")
@@ -245,6 +255,61 @@ def test_python_sync_client_against_a_newer_server(fake_mnemo):
         with pytest.raises(UnavailableError):
             client.agents.create_agent(CreateAgentRequest(model="x"))
         assert fake_mnemo.calls == ["create"]  # writes are never retried
+
+
+def test_python_retries_follow_the_contract(fake_mnemo):
+    """Retries follow each RPC's idempotency_level in proto/, not its name: an
+    update (IDEMPOTENT) is retried, a delete is not."""
+    from mnemo_client.types import DeleteAgentRequest, UpdateAgentRequest
+
+    with Client(fake_mnemo.address, max_retries=2) as client:
+        with pytest.raises(UnavailableError):
+            client.agents.update_agent(UpdateAgentRequest(agent_id="agent-1"))
+        with pytest.raises(UnavailableError):
+            client.agents.delete_agent(DeleteAgentRequest(agent_id="agent-1"))
+    assert fake_mnemo.calls == ["update"] * 3 + ["delete"]
+
+
+def _contract_services():
+    """Every service of the contract, from the descriptor set the gateway serves."""
+    from google.protobuf import descriptor_pb2
+
+    fds = descriptor_pb2.FileDescriptorSet.FromString((ROOT / "gateway" / "gen" / "mnemo.binpb").read_bytes())
+    return [(f.package, s) for f in fds.file if f.package == "mnemo.v1" for s in f.service]
+
+
+def test_python_client_covers_every_service_and_rpc():
+    from google.protobuf import descriptor_pb2
+    from mnemo_client import _rpc
+
+    snake = lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # noqa: E731
+    services = _contract_services()
+    assert len(services) >= 12
+    annotations = Client.__annotations__
+    with Client("127.0.0.1:1") as client:
+        for package, service in services:
+            stub_name = f"{service.name}Stub"
+            attribute = next((a for a, stub in _rpc.SERVICES.items() if stub.__name__ == stub_name), None)
+            assert attribute, f"no client attribute for {package}.{service.name}"
+            assert annotations.get(attribute) == f"pb.{stub_name}", f"Client.{attribute} is not typed"
+            for method in service.method:
+                assert callable(getattr(getattr(client, attribute), snake(method.name), None)), \
+                    f"client.{attribute}.{snake(method.name)} is missing"
+                path = f"/{package}.{service.name}/{method.name}"
+                level = method.options.idempotency_level
+                assert _rpc.is_idempotent(path) == (level in (descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS,
+                                                              descriptor_pb2.MethodOptions.IDEMPOTENT)), path
+
+
+async def test_python_async_client_covers_every_service():
+    from mnemo_client import _rpc
+    from mnemo_client.aio import AsyncService
+
+    async with AsyncClient("127.0.0.1:1") as client:
+        for attribute in _rpc.SERVICES:
+            service = getattr(client, attribute, None)
+            assert isinstance(service, AsyncService), attribute
+            assert all(callable(getattr(service, name, None)) for name in _rpc.METHODS[attribute]), attribute
 
 
 async def test_python_async_client_against_a_newer_server(fake_mnemo):

@@ -118,6 +118,11 @@ class HealthProbe(threading.Thread):
 def test_hostile_tool_is_refused_while_health_answers(stack, http, channel):
     probe = HealthProbe(str(http.base_url))
     probe.start()
+    # The gateway refuses the 1 MB bodies by their length at once (MNEMO_MAX_BODY_BYTES): let the
+    # probe answer before they are sent, or the test can end before its first poll.
+    deadline = time.monotonic() + 10
+    while probe.answers == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         for shape in ("spaces at column 0", "spaces in an Args entry", "many Args: lines"):
             source = tool_with_docstring(ADVERSARIAL_DOCSTRINGS[shape])

@@ -16,22 +16,18 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// Client is a connection to a Mnemo server. The service fields are the generated stubs
-// (every RPC of the contract, typed); they run through interceptors that add the token,
-// default timeouts, retries of reads on UNAVAILABLE, and *Error errors.
+// Client is a connection to a Mnemo server. The embedded Services fields are the
+// generated stubs of every service of the contract (every RPC, typed); they run through
+// interceptors that add the token, default timeouts, retries on UNAVAILABLE of the RPCs
+// the contract declares safe to repeat, and *Error errors.
 type Client struct {
 	conn *grpc.ClientConn
-
-	Agents     mnemov1.AgentServiceClient
-	Blocks     mnemov1.BlockServiceClient
-	Tools      mnemov1.ToolServiceClient
-	Identities mnemov1.IdentityServiceClient
-	Tags       mnemov1.TagServiceClient
-	Models     mnemov1.ModelServiceClient
-	Messages   mnemov1.MessageServiceClient
-	Health     mnemov1.HealthServiceClient
+	Services
 }
 
 type options struct {
@@ -62,8 +58,8 @@ func WithSendMessageTimeout(d time.Duration) Option {
 // WithStreamTimeout limits whole server streams (default 0: no limit).
 func WithStreamTimeout(d time.Duration) Option { return func(o *options) { o.streamTimeout = d } }
 
-// WithMaxRetries sets how often reads (Get*, List*, Count*) are retried on UNAVAILABLE
-// (default 3). Writes are never retried: they may have been applied.
+// WithMaxRetries sets how often the RPCs the contract declares safe to repeat (reads, upserts,
+// updates: idempotency_level) are retried on UNAVAILABLE (default 3). Other writes never are.
 func WithMaxRetries(n int) Option { return func(o *options) { o.maxRetries = n } }
 
 // WithRetryBackoff sets the first retry delay (default 100ms), doubled each time up to 2s, with jitter.
@@ -97,17 +93,7 @@ func New(address string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{
-		conn:       conn,
-		Agents:     mnemov1.NewAgentServiceClient(conn),
-		Blocks:     mnemov1.NewBlockServiceClient(conn),
-		Tools:      mnemov1.NewToolServiceClient(conn),
-		Identities: mnemov1.NewIdentityServiceClient(conn),
-		Tags:       mnemov1.NewTagServiceClient(conn),
-		Models:     mnemov1.NewModelServiceClient(conn),
-		Messages:   mnemov1.NewMessageServiceClient(conn),
-		Health:     mnemov1.NewHealthServiceClient(conn),
-	}, nil
+	return &Client{conn: conn, Services: newServices(conn)}, nil
 }
 
 // Conn is the underlying connection, with the client's interceptors: pass it to any
@@ -119,9 +105,24 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 const sendMessageMethod = "/mnemo.v1.MessageService/SendMessage"
 
+// idempotent reports whether the contract declares the method ("/pkg.Service/Method") safe
+// to repeat: option idempotency_level = NO_SIDE_EFFECTS or IDEMPOTENT.
 func idempotent(method string) bool {
-	name := method[strings.LastIndex(method, "/")+1:]
-	return strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Count")
+	name := protoreflect.FullName(strings.ReplaceAll(strings.TrimPrefix(method, "/"), "/", "."))
+	found, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return false
+	}
+	descriptor, ok := found.(protoreflect.MethodDescriptor)
+	if !ok {
+		return false
+	}
+	options, ok := descriptor.Options().(*descriptorpb.MethodOptions)
+	if !ok || options == nil {
+		return false
+	}
+	level := options.GetIdempotencyLevel()
+	return level == descriptorpb.MethodOptions_NO_SIDE_EFFECTS || level == descriptorpb.MethodOptions_IDEMPOTENT
 }
 
 func (o *options) withToken(ctx context.Context) context.Context {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -17,6 +18,9 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -120,6 +124,16 @@ func (s *fakeServer) StreamMessages(req *mnemov1.SendMessageRequest,
 func (s *fakeServer) GetAgent(_ context.Context, req *mnemov1.GetAgentRequest) (*mnemov1.Agent, error) {
 	s.record("get " + req.GetAgentId())
 	return nil, status.Errorf(codes.NotFound, "agent %s not found", req.GetAgentId())
+}
+
+func (s *fakeServer) UpdateAgent(context.Context, *mnemov1.UpdateAgentRequest) (*mnemov1.Agent, error) {
+	s.record("update")
+	return nil, status.Error(codes.Unavailable, "down")
+}
+
+func (s *fakeServer) DeleteAgent(context.Context, *mnemov1.DeleteAgentRequest) (*emptypb.Empty, error) {
+	s.record("delete")
+	return nil, status.Error(codes.Unavailable, "down")
 }
 
 func (s *fakeServer) CreateAgent(context.Context, *mnemov1.CreateAgentRequest) (*mnemov1.Agent, error) {
@@ -231,5 +245,66 @@ func TestRetriesReadsOnlyAndPaginates(t *testing.T) {
 	}
 	if !slices.Equal(fake.calls, []string{"create"}) {
 		t.Fatalf("a write was retried: %v", fake.calls)
+	}
+}
+
+// Every service and RPC of the contract (as registered by the generated code) has an
+// accessor on Client: a Services field whose stub interface has the RPC.
+func TestEveryServiceAndRPCHasAnAccessor(t *testing.T) {
+	services := reflect.TypeOf(Services{})
+	byType := map[string]reflect.Type{}
+	for i := range services.NumField() {
+		byType[services.Field(i).Type.Name()] = services.Field(i).Type
+	}
+	seen := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage("mnemo.v1", func(file protoreflect.FileDescriptor) bool {
+		for i := range file.Services().Len() {
+			service := file.Services().Get(i)
+			seen++
+			stub, ok := byType[string(service.Name())+"Client"]
+			if !ok {
+				t.Errorf("no Client accessor for %s", service.FullName())
+				continue
+			}
+			for j := range service.Methods().Len() {
+				method := service.Methods().Get(j).Name()
+				if _, ok := stub.MethodByName(string(method)); !ok {
+					t.Errorf("%s has no method %s", stub.Name(), method)
+				}
+			}
+		}
+		return true
+	})
+	if seen < 12 {
+		t.Fatalf("only %d services registered", seen)
+	}
+}
+
+// Retries follow the contract's idempotency_level, not method names.
+func TestRetriesFollowTheContract(t *testing.T) {
+	for method, want := range map[string]bool{
+		"/mnemo.v1.AgentService/GetAgent":         true, // NO_SIDE_EFFECTS
+		"/mnemo.v1.PassageService/SearchPassages": true, // NO_SIDE_EFFECTS, not a Get/List/Count name
+		"/mnemo.v1.AgentService/UpdateAgent":      true, // IDEMPOTENT
+		"/mnemo.v1.AgentService/CreateAgent":      false,
+		"/mnemo.v1.AgentService/DeleteAgent":      false,
+		"/mnemo.v1.MessageService/SendMessage":    false,
+		"/mnemo.v1.NoService/Nothing":             false,
+	} {
+		if got := idempotent(method); got != want {
+			t.Errorf("idempotent(%s) = %v, want %v", method, got, want)
+		}
+	}
+	client, fake := startFake(t)
+	_, err := client.Agents.UpdateAgent(context.Background(), &mnemov1.UpdateAgentRequest{})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = client.Agents.DeleteAgent(context.Background(), &mnemov1.DeleteAgentRequest{})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	if !slices.Equal(fake.calls, []string{"update", "update", "update", "update", "delete"}) {
+		t.Fatalf("calls = %v", fake.calls)
 	}
 }

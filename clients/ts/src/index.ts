@@ -1,22 +1,20 @@
 // Mnemo's TypeScript client: the generated protobuf-es types and service descriptors,
 // served by connect-node over the gRPC protocol, with a thin layer for the token,
 // timeouts, retries of reads, typed errors, streams and pagination.
-import type { DescService } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { createClient, type CallOptions, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { AgentService, ListAgentsRequestSchema, type Agent } from "./gen/mnemo/v1/agents_pb.js";
-import { BlockService, ListBlocksRequestSchema, type Block } from "./gen/mnemo/v1/blocks_pb.js";
-import { HealthService } from "./gen/mnemo/v1/health_pb.js";
+import { ListAgentsRequestSchema, type Agent } from "./gen/mnemo/v1/agents_pb.js";
+import { ListBlocksRequestSchema, type Block } from "./gen/mnemo/v1/blocks_pb.js";
 import { IdentityService, ListIdentitiesRequestSchema, type Identity } from "./gen/mnemo/v1/identities_pb.js";
 import {
   ListMessagesRequestSchema,
-  MessageService,
   type LettaMessage,
   type SendMessageResponse,
 } from "./gen/mnemo/v1/messages_pb.js";
-import { ModelService } from "./gen/mnemo/v1/models_pb.js";
-import { TagService } from "./gen/mnemo/v1/tags_pb.js";
-import { ListToolsRequestSchema, ToolService, type Tool } from "./gen/mnemo/v1/tools_pb.js";
+import { ListToolsRequestSchema, type Tool } from "./gen/mnemo/v1/tools_pb.js";
+import { SERVICES } from "./gen/services.js";
 import { Code, MnemoError, toMnemoError } from "./errors.js";
 import { sendRequest, type FieldsOf, type SendFields } from "./helpers.js";
 import { DEFAULT_PAGE_SIZE, paginate } from "./pagination.js";
@@ -26,13 +24,18 @@ export * from "./helpers.js";
 export * from "./pagination.js";
 export * as agents from "./gen/mnemo/v1/agents_pb.js";
 export * as blocks from "./gen/mnemo/v1/blocks_pb.js";
+export * as chat from "./gen/mnemo/v1/chat_pb.js";
 export * as common from "./gen/mnemo/v1/common_pb.js";
 export * as health from "./gen/mnemo/v1/health_pb.js";
 export * as identities from "./gen/mnemo/v1/identities_pb.js";
 export * as messages from "./gen/mnemo/v1/messages_pb.js";
 export * as models from "./gen/mnemo/v1/models_pb.js";
+export * as passages from "./gen/mnemo/v1/passages_pb.js";
+export * as providers from "./gen/mnemo/v1/providers_pb.js";
+export * as runs from "./gen/mnemo/v1/runs_pb.js";
 export * as tags from "./gen/mnemo/v1/tags_pb.js";
 export * as tools from "./gen/mnemo/v1/tools_pb.js";
+export { SERVICES } from "./gen/services.js";
 export { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 export type { Client, CallOptions, Interceptor, Transport };
 
@@ -50,7 +53,10 @@ export interface MnemoClientOptions {
   sendMessageTimeoutMs?: number;
   /** Timeout of a whole server stream, in ms; none by default. */
   streamTimeoutMs?: number;
-  /** How often reads (Get*, List*, Count*) are retried on UNAVAILABLE (default 3). Writes never are. */
+  /**
+   * How often the RPCs the contract declares safe to repeat (`idempotency_level`: reads, upserts,
+   * updates) are retried on UNAVAILABLE (default 3). Other writes never are.
+   */
   maxRetries?: number;
   /** First retry delay in ms (default 100), doubled each time up to 2 000, with jitter. */
   retryBackoffMs?: number;
@@ -69,7 +75,11 @@ interface Policy {
   retryBackoffMs: number;
 }
 
-const IDEMPOTENT = /^(Get|List|Count)/;
+/** Whether the contract declares `method` safe to repeat (NO_SIDE_EFFECTS or IDEMPOTENT). */
+export function isRepeatable(method: DescMethod): boolean {
+  return method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
+    || method.idempotency === MethodOptions_IdempotencyLevel.IDEMPOTENT;
+}
 const LONG_RUNNING = new Set(["mnemo.v1.MessageService/SendMessage"]);
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -108,7 +118,7 @@ function wrapService<S extends DescService>(service: S, transport: Transport, po
     const path = `${service.typeName}/${method.name}`;
     if (method.methodKind === "unary") {
       const timeoutMs = LONG_RUNNING.has(path) ? policy.sendMessageTimeoutMs : policy.timeoutMs;
-      const retries = IDEMPOTENT.test(method.name) ? policy.maxRetries : 0;
+      const retries = isRepeatable(method) ? policy.maxRetries : 0;
       wrapped[method.localName] = async (request: unknown, options?: CallOptions) => {
         for (let attempt = 0; ; attempt++) {
           try {
@@ -156,16 +166,14 @@ function baseUrl(address: string): string {
   return /^https?:\/\//.test(address) ? address : `http://${address}`;
 }
 
+/** A typed client for every service of the contract, by accessor (`agents`, `runs`, …). */
+export type ServiceClients = { readonly [K in keyof typeof SERVICES]: Client<(typeof SERVICES)[K]> };
+
+// MnemoClient carries one accessor per service of the contract (gen/services.ts).
+export interface MnemoClient extends ServiceClients {}
+
 /** A connection to a Mnemo server. Call `close()` when done so the process can exit. */
 export class MnemoClient {
-  readonly agents: Client<typeof AgentService>;
-  readonly blocks: Client<typeof BlockService>;
-  readonly tools: Client<typeof ToolService>;
-  readonly identities: Client<typeof IdentityService>;
-  readonly tags: Client<typeof TagService>;
-  readonly models: Client<typeof ModelService>;
-  readonly messages: Client<typeof MessageService>;
-  readonly health: Client<typeof HealthService>;
   readonly transport: Transport;
   private readonly policy: Policy;
   private readonly sessions: Http2SessionManager | undefined;
@@ -190,14 +198,9 @@ export class MnemoClient {
         interceptors: options.interceptors ?? [],
       });
     }
-    this.agents = this.service(AgentService);
-    this.blocks = this.service(BlockService);
-    this.tools = this.service(ToolService);
-    this.identities = this.service(IdentityService);
-    this.tags = this.service(TagService);
-    this.models = this.service(ModelService);
-    this.messages = this.service(MessageService);
-    this.health = this.service(HealthService);
+    for (const [name, service] of Object.entries(SERVICES)) {
+      Object.defineProperty(this, name, { value: this.service(service), enumerable: true });
+    }
   }
 
   /** A client for any generated service (e.g. one added to the contract later), with the same policy. */

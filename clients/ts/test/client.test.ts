@@ -5,9 +5,14 @@ import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import { readdir } from "node:fs/promises";
+import type { DescService } from "@bufbuild/protobuf";
 import { AgentSchema, AgentService } from "../src/gen/mnemo/v1/agents_pb.js";
+import { PassageService } from "../src/gen/mnemo/v1/passages_pb.js";
 import { LettaMessageSchema, MessageService } from "../src/gen/mnemo/v1/messages_pb.js";
 import {
+  SERVICES,
+  isRepeatable,
   MnemoClient,
   MnemoError,
   NotFoundError,
@@ -86,6 +91,14 @@ function fakeServer(calls: string[]) {
         calls.push("create");
         throw new ConnectError("down", Code.Unavailable);
       },
+      updateAgent() {
+        calls.push("update");
+        throw new ConnectError("down", Code.Unavailable);
+      },
+      deleteAgent() {
+        calls.push("delete");
+        throw new ConnectError("down", Code.Unavailable);
+      },
     });
   });
 }
@@ -131,4 +144,38 @@ test("reads are retried on UNAVAILABLE, writes are not; pagination follows after
   calls.length = 0;
   await assert.rejects(client.agents.createAgent({ model: "x" }), UnavailableError);
   assert.deepEqual(calls, ["create"]);
+});
+
+test("retries follow the contract's idempotency_level, not method names", async () => {
+  const calls: string[] = [];
+  const client = new MnemoClient({ transport: fakeServer(calls), retryBackoffMs: 1, maxRetries: 2 });
+  await assert.rejects(client.agents.updateAgent({ agentId: "agent-1" }), UnavailableError);
+  await assert.rejects(client.agents.deleteAgent({ agentId: "agent-1" }), UnavailableError);
+  assert.deepEqual(calls, ["update", "update", "update", "delete"]);
+  const method = (service: DescService, name: string) => service.methods.find((m) => m.name === name)!;
+  assert.equal(isRepeatable(method(PassageService, "SearchPassages")), true);
+  assert.equal(isRepeatable(method(AgentService, "CreateAgent")), false);
+  assert.equal(isRepeatable(method(MessageService, "SendMessage")), false);
+});
+
+test("every service and RPC of the contract has a client accessor", async () => {
+  const dir = new URL("../src/gen/mnemo/v1/", import.meta.url);
+  const files = (await readdir(dir)).filter((name) => name.endsWith("_pb.ts"));
+  const services: DescService[] = [];
+  for (const file of files) {
+    const module = (await import(new URL(file.replace(/\.ts$/, ".js"), dir).href)) as Record<string, unknown>;
+    for (const value of Object.values(module)) {
+      if ((value as DescService | undefined)?.kind === "service") services.push(value as DescService);
+    }
+  }
+  assert.ok(services.length >= 12, `only ${services.length} services found`);
+  const client = new MnemoClient({ transport: fakeServer([]) }) as unknown as Record<string, Record<string, unknown>>;
+  const accessors = new Map(Object.entries(SERVICES).map(([name, service]) => [service.typeName, name]));
+  for (const service of services) {
+    const name = accessors.get(service.typeName);
+    assert.ok(name, `no accessor for ${service.typeName}`);
+    for (const method of service.methods) {
+      assert.equal(typeof client[name]![method.localName], "function", `${name}.${method.localName} is missing`);
+    }
+  }
 });

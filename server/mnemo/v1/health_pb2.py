@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mnemo/v1/health.proto\x12\x08mnemo.v1\x1a\x1cgoogle/api/annotations.proto\"\x12\n\x10GetHealthRequest\"E\n\x11GetHealthResponse\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version2i\n\rHealthService\x12X\n\tGetHealth\x12\x1a.mnemo.v1.GetHealthRequest\x1a\x1b.mnemo.v1.GetHealthResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/healthB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mnemo/v1/health.proto\x12\x08mnemo.v1\x1a\x1cgoogle/api/annotations.proto\"\x12\n\x10GetHealthRequest\"E\n\x11GetHealthResponse\x12\x16\n\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n\x07version\x18\x02 \x01(\tR\x07version2l\n\rHealthService\x12[\n\tGetHealth\x12\x1a.mnemo.v1.GetHealthRequest\x1a\x1b.mnemo.v1.GetHealthResponse\"\x15\x90\x02\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/healthB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1'
   _globals['_HEALTHSERVICE'].methods_by_name['GetHealth']._loaded_options = None
-  _globals['_HEALTHSERVICE'].methods_by_name['GetHealth']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/health'
+  _globals['_HEALTHSERVICE'].methods_by_name['GetHealth']._serialized_options = b'\220\002\001\202\323\344\223\002\014\022\n/v1/health'
   _globals['_GETHEALTHREQUEST']._serialized_start=65
   _globals['_GETHEALTHREQUEST']._serialized_end=83
   _globals['_GETHEALTHRESPONSE']._serialized_start=85
   _globals['_GETHEALTHRESPONSE']._serialized_end=154
   _globals['_HEALTHSERVICE']._serialized_start=156
-  _globals['_HEALTHSERVICE']._serialized_end=261
+  _globals['_HEALTHSERVICE']._serialized_end=264
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13mnemo/v1/tags.proto\x12\x08mnemo.v1\x1a\x1cgoogle/api/annotations.proto\"\xaa\x02\n\x0fListTagsRequest\x12\x17\n\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n\nquery_text\x18\x02 \x01(\tH\x01R\tqueryText\x88\x01\x01\x12\x19\n\x05\x61\x66ter\x18\x03 \x01(\tH\x02R\x05\x61\x66ter\x88\x01\x01\x12\x1b\n\x06\x62\x65\x66ore\x18\x04 \x01(\tH\x03R\x06\x62\x65\x66ore\x88\x01\x01\x12\x19\n\x05limit\x18\x05 \x01(\x05H\x04R\x05limit\x88\x01\x01\x12\x19\n\x05order\x18\x06 \x01(\tH\x05R\x05order\x88\x01\x01\x12\x1e\n\x08order_by\x18\x07 \x01(\tH\x06R\x07orderBy\x88\x01\x01\x42\x07\n\x05_nameB\r\n\x0b_query_textB\x08\n\x06_afterB\t\n\x07_beforeB\x08\n\x06_limitB\x08\n\x06_orderB\x0b\n\t_order_by\"&\n\x10ListTagsResponse\x12\x12\n\x04tags\x18\x01 \x03(\tR\x04tags2g\n\nTagService\x12Y\n\x08ListTags\x12\x19.mnemo.v1.ListTagsRequest\x1a\x1a.mnemo.v1.ListTagsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x08/v1/tagsb\x04tagsB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13mnemo/v1/tags.proto\x12\x08mnemo.v1\x1a\x1cgoogle/api/annotations.proto\"\xaa\x02\n\x0fListTagsRequest\x12\x17\n\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n\nquery_text\x18\x02 \x01(\tH\x01R\tqueryText\x88\x01\x01\x12\x19\n\x05\x61\x66ter\x18\x03 \x01(\tH\x02R\x05\x61\x66ter\x88\x01\x01\x12\x1b\n\x06\x62\x65\x66ore\x18\x04 \x01(\tH\x03R\x06\x62\x65\x66ore\x88\x01\x01\x12\x19\n\x05limit\x18\x05 \x01(\x05H\x04R\x05limit\x88\x01\x01\x12\x19\n\x05order\x18\x06 \x01(\tH\x05R\x05order\x88\x01\x01\x12\x1e\n\x08order_by\x18\x07 \x01(\tH\x06R\x07orderBy\x88\x01\x01\x42\x07\n\x05_nameB\r\n\x0b_query_textB\x08\n\x06_afterB\t\n\x07_beforeB\x08\n\x06_limitB\x08\n\x06_orderB\x0b\n\t_order_by\"&\n\x10ListTagsResponse\x12\x12\n\x04tags\x18\x01 \x03(\tR\x04tags2j\n\nTagService\x12\\\n\x08ListTags\x12\x19.mnemo.v1.ListTagsRequest\x1a\x1a.mnemo.v1.ListTagsResponse\"\x19\x90\x02\x01\x82\xd3\xe4\x93\x02\x10\x12\x08/v1/tagsb\x04tagsB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1'
   _globals['_TAGSERVICE'].methods_by_name['ListTags']._loaded_options = None
-  _globals['_TAGSERVICE'].methods_by_name['ListTags']._serialized_options = b'\202\323\344\223\002\020\022\010/v1/tagsb\004tags'
+  _globals['_TAGSERVICE'].methods_by_name['ListTags']._serialized_options = b'\220\002\001\202\323\344\223\002\020\022\010/v1/tagsb\004tags'
   _globals['_LISTTAGSREQUEST']._serialized_start=64
   _globals['_LISTTAGSREQUEST']._serialized_end=362
   _globals['_LISTTAGSRESPONSE']._serialized_start=364
   _globals['_LISTTAGSRESPONSE']._serialized_end=402
   _globals['_TAGSERVICE']._serialized_start=404
-  _globals['_TAGSERVICE']._serialized_end=507
+  _globals['_TAGSERVICE']._serialized_end=510
 # @@protoc_insertion_point(module_scope)

@@ -15,12 +15,11 @@ from typing import Any
 
 import betterproto2
 
+from ._proto import contract
 from ._proto.mnemo import v1 as pb
 
 # gRPC status names on which a call is retried, if it is safe to repeat.
 RETRYABLE = frozenset({"UNAVAILABLE"})
-# Methods whose names start with these only read, so repeating them is safe.
-IDEMPOTENT_PREFIXES = ("Get", "List", "Count")
 # Unary calls that run the agent loop and so may take minutes.
 LONG_RUNNING = frozenset({"/mnemo.v1.MessageService/SendMessage"})
 
@@ -49,7 +48,9 @@ class Options:
 
 
 def is_idempotent(path: str) -> bool:
-    return path.rsplit("/", 1)[-1].startswith(IDEMPOTENT_PREFIXES)
+    """Whether the contract declares the RPC at `path` safe to repeat
+    (idempotency_level NO_SIDE_EFFECTS or IDEMPOTENT)."""
+    return path in contract.REPEATABLE
 
 
 def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
@@ -114,33 +115,8 @@ def methods_of(stub_class: type) -> dict[str, Method]:
     return table
 
 
-# Client attribute for each service of the contract this layer was written against.
-_ATTRIBUTES = {
-    "AgentServiceStub": "agents",
-    "BlockServiceStub": "blocks",
-    "ToolServiceStub": "tools",
-    "IdentityServiceStub": "identities",
-    "TagServiceStub": "tags",
-    "ModelServiceStub": "models",
-    "MessageServiceStub": "messages",
-    "HealthServiceStub": "health",
-    "RunServiceStub": "runs",
-    "PassageServiceStub": "passages",
-}
-
-
-def _attribute(stub_name: str) -> str:
-    """Services added to the contract later get their snake_case name: RunServiceStub -> run."""
-    if stub_name in _ATTRIBUTES:
-        return _ATTRIBUTES[stub_name]
-    base = stub_name.removesuffix("ServiceStub")
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in base).lstrip("_")
-
-
-# Every generated stub class, by client attribute.
-SERVICES: dict[str, type] = {
-    _attribute(name): stub for name, stub in sorted(vars(pb).items())
-    if name.endswith("ServiceStub") and isinstance(stub, type)
-}
+# Every generated stub class, by client attribute (one naming rule for the three
+# clients: see scripts/client_services.py).
+SERVICES: dict[str, type] = {attribute: getattr(pb, stub) for attribute, stub in contract.SERVICES.items()}
 
 METHODS: dict[str, dict[str, Method]] = {attr: methods_of(stub) for attr, stub in SERVICES.items()}

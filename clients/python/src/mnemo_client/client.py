@@ -11,9 +11,10 @@
         for event in client.stream_messages(agent.id, "Hello again", stream_tokens=True):
             ...
 
-`client.agents`, `.blocks`, `.tools`, `.identities`, `.tags`, `.models`, `.messages`
-and `.health` are the generated stubs (every RPC of the contract, typed), running
-over a channel that adds the token, timeouts, retries and typed errors.
+`client.agents`, `.blocks`, `.tools`, `.identities`, `.tags`, `.models`, `.messages`,
+`.runs`, `.passages`, `.providers`, `.chat_completions` and `.health` (one attribute per
+service of the contract) are the generated stubs (every RPC, typed), running over a
+channel that adds the token, timeouts, retries and typed errors.
 """
 from __future__ import annotations
 
@@ -122,8 +123,9 @@ class Client:
     timeout: seconds for each unary call (default 30); None waits forever.
     send_message_timeout: seconds for SendMessage, which runs the agent loop (default 600).
     stream_timeout: seconds for a whole server stream; None (default) means no limit.
-    max_retries: how often reads (Get*, List*, Count*) are retried on UNAVAILABLE, with
-        exponential backoff. Writes are never retried: they may have been applied.
+    max_retries: how often the RPCs the contract declares safe to repeat (idempotency_level:
+        reads, upserts, updates) are retried on UNAVAILABLE, with exponential backoff. Other
+        writes are never retried: they may have been applied.
     secure / credentials: TLS (grpc.ssl_channel_credentials() when `secure` and no credentials).
     channel: use this grpc.Channel instead of opening one (the client will not close it).
     """
@@ -136,6 +138,10 @@ class Client:
     models: pb.ModelServiceStub
     messages: pb.MessageServiceStub
     health: pb.HealthServiceStub
+    runs: pb.RunServiceStub
+    passages: pb.PassageServiceStub
+    providers: pb.ProviderServiceStub
+    chat_completions: pb.ChatCompletionServiceStub
 
     def __init__(self, address: str = "127.0.0.1:50051", token: str | None = None, *,
                  timeout: float | None = 30.0, send_message_timeout: float | None = 600.0,

@@ -2691,25 +2691,25 @@ const file_mnemo_v1_agents_proto_rawDesc = "" +
 	"\x15DetachIdentityRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId2\xdc\x10\n" +
+	"identityId2\xfb\x10\n" +
 	"\fAgentService\x12S\n" +
 	"\vCreateAgent\x12\x1c.mnemo.v1.CreateAgentRequest\x1a\x0f.mnemo.v1.Agent\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/agents\x12U\n" +
-	"\bGetAgent\x12\x19.mnemo.v1.GetAgentRequest\x1a\x0f.mnemo.v1.Agent\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/agents/{agent_id}\x12c\n" +
+	"/v1/agents\x12X\n" +
+	"\bGetAgent\x12\x19.mnemo.v1.GetAgentRequest\x1a\x0f.mnemo.v1.Agent\" \x82\xd3\xe4\x93\x02\x17\x12\x15/v1/agents/{agent_id}\x90\x02\x01\x12f\n" +
 	"\n" +
-	"ListAgents\x12\x1b.mnemo.v1.ListAgentsRequest\x1a\x1c.mnemo.v1.ListAgentsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14b\x06agents\x12\n" +
-	"/v1/agents\x12d\n" +
-	"\vCountAgents\x12\x1b.mnemo.v1.ListAgentsRequest\x1a\x17.mnemo.v1.CountResponse\"\x1f\x82\xd3\xe4\x93\x02\x19b\x05count\x12\x10/v1/agents/count\x12^\n" +
-	"\vUpdateAgent\x12\x1c.mnemo.v1.UpdateAgentRequest\x1a\x0f.mnemo.v1.Agent\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/agents/{agent_id}\x12b\n" +
-	"\vDeleteAgent\x12\x1c.mnemo.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/agents/{agent_id}\x12s\n" +
-	"\x0eGetAgentMemory\x12\x1f.mnemo.v1.GetAgentMemoryRequest\x1a\x15.mnemo.v1.AgentMemory\")\x82\xd3\xe4\x93\x02#\x12!/v1/agents/{agent_id}/core-memory\x12\x8b\x01\n" +
-	"\x0fListAgentBlocks\x12 .mnemo.v1.ListAgentBlocksRequest\x1a\x1c.mnemo.v1.ListBlocksResponse\"8\x82\xd3\xe4\x93\x022b\x06blocks\x12(/v1/agents/{agent_id}/core-memory/blocks\x12\x80\x01\n" +
-	"\rGetAgentBlock\x12\x1e.mnemo.v1.GetAgentBlockRequest\x1a\x0f.mnemo.v1.Block\">\x82\xd3\xe4\x93\x028\x126/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x12\x89\x01\n" +
-	"\x10UpdateAgentBlock\x12!.mnemo.v1.UpdateAgentBlockRequest\x1a\x0f.mnemo.v1.Block\"A\x82\xd3\xe4\x93\x02;:\x01*26/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x12\x83\x01\n" +
+	"ListAgents\x12\x1b.mnemo.v1.ListAgentsRequest\x1a\x1c.mnemo.v1.ListAgentsResponse\"\x1d\x82\xd3\xe4\x93\x02\x14b\x06agents\x12\n" +
+	"/v1/agents\x90\x02\x01\x12g\n" +
+	"\vCountAgents\x12\x1b.mnemo.v1.ListAgentsRequest\x1a\x17.mnemo.v1.CountResponse\"\"\x82\xd3\xe4\x93\x02\x19b\x05count\x12\x10/v1/agents/count\x90\x02\x01\x12a\n" +
+	"\vUpdateAgent\x12\x1c.mnemo.v1.UpdateAgentRequest\x1a\x0f.mnemo.v1.Agent\"#\x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/agents/{agent_id}\x90\x02\x02\x12b\n" +
+	"\vDeleteAgent\x12\x1c.mnemo.v1.DeleteAgentRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/agents/{agent_id}\x12v\n" +
+	"\x0eGetAgentMemory\x12\x1f.mnemo.v1.GetAgentMemoryRequest\x1a\x15.mnemo.v1.AgentMemory\",\x82\xd3\xe4\x93\x02#\x12!/v1/agents/{agent_id}/core-memory\x90\x02\x01\x12\x8e\x01\n" +
+	"\x0fListAgentBlocks\x12 .mnemo.v1.ListAgentBlocksRequest\x1a\x1c.mnemo.v1.ListBlocksResponse\";\x82\xd3\xe4\x93\x022b\x06blocks\x12(/v1/agents/{agent_id}/core-memory/blocks\x90\x02\x01\x12\x83\x01\n" +
+	"\rGetAgentBlock\x12\x1e.mnemo.v1.GetAgentBlockRequest\x1a\x0f.mnemo.v1.Block\"A\x82\xd3\xe4\x93\x028\x126/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x90\x02\x01\x12\x8c\x01\n" +
+	"\x10UpdateAgentBlock\x12!.mnemo.v1.UpdateAgentBlockRequest\x1a\x0f.mnemo.v1.Block\"D\x82\xd3\xe4\x93\x02;:\x01*26/v1/agents/{agent_id}/core-memory/blocks/{block_label}\x90\x02\x02\x12\x83\x01\n" +
 	"\vAttachBlock\x12\x1c.mnemo.v1.AttachBlockRequest\x1a\x0f.mnemo.v1.Agent\"E\x82\xd3\xe4\x93\x02?:\x01*2:/v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}\x12\x83\x01\n" +
-	"\vDetachBlock\x12\x1c.mnemo.v1.DetachBlockRequest\x1a\x0f.mnemo.v1.Agent\"E\x82\xd3\xe4\x93\x02?:\x01*2:/v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}\x12\x7f\n" +
-	"\x0fListBlockAgents\x12 .mnemo.v1.ListBlockAgentsRequest\x1a\x1c.mnemo.v1.ListAgentsResponse\",\x82\xd3\xe4\x93\x02&b\x06agents\x12\x1c/v1/blocks/{block_id}/agents\x12z\n" +
-	"\x0eListAgentTools\x12\x1f.mnemo.v1.ListAgentToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"*\x82\xd3\xe4\x93\x02$b\x05tools\x12\x1b/v1/agents/{agent_id}/tools\x12s\n" +
+	"\vDetachBlock\x12\x1c.mnemo.v1.DetachBlockRequest\x1a\x0f.mnemo.v1.Agent\"E\x82\xd3\xe4\x93\x02?:\x01*2:/v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}\x12\x82\x01\n" +
+	"\x0fListBlockAgents\x12 .mnemo.v1.ListBlockAgentsRequest\x1a\x1c.mnemo.v1.ListAgentsResponse\"/\x82\xd3\xe4\x93\x02&b\x06agents\x12\x1c/v1/blocks/{block_id}/agents\x90\x02\x01\x12}\n" +
+	"\x0eListAgentTools\x12\x1f.mnemo.v1.ListAgentToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"-\x82\xd3\xe4\x93\x02$b\x05tools\x12\x1b/v1/agents/{agent_id}/tools\x90\x02\x01\x12s\n" +
 	"\n" +
 	"AttachTool\x12\x1b.mnemo.v1.AttachToolRequest\x1a\x0f.mnemo.v1.Agent\"7\x82\xd3\xe4\x93\x021:\x01*2,/v1/agents/{agent_id}/tools/attach/{tool_id}\x12s\n" +
 	"\n" +

@@ -854,16 +854,16 @@ const file_mnemo_v1_blocks_proto_rawDesc = "" +
 	"_read_onlyB\t\n" +
 	"\a_hidden\"/\n" +
 	"\x12DeleteBlockRequest\x12\x19\n" +
-	"\bblock_id\x18\x01 \x01(\tR\ablockId2\xca\x04\n" +
+	"\bblock_id\x18\x01 \x01(\tR\ablockId2\xd6\x04\n" +
 	"\fBlockService\x12S\n" +
 	"\vCreateBlock\x12\x1c.mnemo.v1.CreateBlockRequest\x1a\x0f.mnemo.v1.Block\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/blocks\x12U\n" +
-	"\bGetBlock\x12\x19.mnemo.v1.GetBlockRequest\x1a\x0f.mnemo.v1.Block\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/blocks/{block_id}\x12c\n" +
+	"/v1/blocks\x12X\n" +
+	"\bGetBlock\x12\x19.mnemo.v1.GetBlockRequest\x1a\x0f.mnemo.v1.Block\" \x82\xd3\xe4\x93\x02\x17\x12\x15/v1/blocks/{block_id}\x90\x02\x01\x12f\n" +
 	"\n" +
-	"ListBlocks\x12\x1b.mnemo.v1.ListBlocksRequest\x1a\x1c.mnemo.v1.ListBlocksResponse\"\x1a\x82\xd3\xe4\x93\x02\x14b\x06blocks\x12\n" +
-	"/v1/blocks\x12e\n" +
-	"\vCountBlocks\x12\x1c.mnemo.v1.CountBlocksRequest\x1a\x17.mnemo.v1.CountResponse\"\x1f\x82\xd3\xe4\x93\x02\x19b\x05count\x12\x10/v1/blocks/count\x12^\n" +
-	"\vUpdateBlock\x12\x1c.mnemo.v1.UpdateBlockRequest\x1a\x0f.mnemo.v1.Block\" \x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/blocks/{block_id}\x12b\n" +
+	"ListBlocks\x12\x1b.mnemo.v1.ListBlocksRequest\x1a\x1c.mnemo.v1.ListBlocksResponse\"\x1d\x82\xd3\xe4\x93\x02\x14b\x06blocks\x12\n" +
+	"/v1/blocks\x90\x02\x01\x12h\n" +
+	"\vCountBlocks\x12\x1c.mnemo.v1.CountBlocksRequest\x1a\x17.mnemo.v1.CountResponse\"\"\x82\xd3\xe4\x93\x02\x19b\x05count\x12\x10/v1/blocks/count\x90\x02\x01\x12a\n" +
+	"\vUpdateBlock\x12\x1c.mnemo.v1.UpdateBlockRequest\x1a\x0f.mnemo.v1.Block\"#\x82\xd3\xe4\x93\x02\x1a:\x01*2\x15/v1/blocks/{block_id}\x90\x02\x02\x12b\n" +
 	"\vDeleteBlock\x12\x1c.mnemo.v1.DeleteBlockRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/blocks/{block_id}B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (

@@ -122,10 +122,10 @@ const file_mnemo_v1_health_proto_rawDesc = "" +
 	"\x10GetHealthRequest\"E\n" +
 	"\x11GetHealthResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion2i\n" +
-	"\rHealthService\x12X\n" +
-	"\tGetHealth\x12\x1a.mnemo.v1.GetHealthRequest\x1a\x1b.mnemo.v1.GetHealthResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/healthB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\aversion\x18\x02 \x01(\tR\aversion2l\n" +
+	"\rHealthService\x12[\n" +
+	"\tGetHealth\x12\x1a.mnemo.v1.GetHealthRequest\x1a\x1b.mnemo.v1.GetHealthResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/health\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_health_proto_rawDescOnce sync.Once

@@ -843,17 +843,17 @@ const file_mnemo_v1_identities_proto_rawDesc = "" +
 	"properties\"8\n" +
 	"\x15DeleteIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
-	"identityId2\xa2\a\n" +
+	"identityId2\xb4\a\n" +
 	"\x0fIdentityService\x12`\n" +
-	"\x0eCreateIdentity\x12\x1f.mnemo.v1.CreateIdentityRequest\x1a\x12.mnemo.v1.Identity\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/identities\x12`\n" +
-	"\x0eUpsertIdentity\x12\x1f.mnemo.v1.CreateIdentityRequest\x1a\x12.mnemo.v1.Identity\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\x1a\x0e/v1/identities\x12e\n" +
-	"\vGetIdentity\x12\x1c.mnemo.v1.GetIdentityRequest\x1a\x12.mnemo.v1.Identity\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/identities/{identity_id}\x12w\n" +
-	"\x0eListIdentities\x12\x1f.mnemo.v1.ListIdentitiesRequest\x1a .mnemo.v1.ListIdentitiesResponse\"\"\x82\xd3\xe4\x93\x02\x1cb\n" +
-	"identities\x12\x0e/v1/identities\x12q\n" +
-	"\x0fCountIdentities\x12 .mnemo.v1.CountIdentitiesRequest\x1a\x17.mnemo.v1.CountResponse\"#\x82\xd3\xe4\x93\x02\x1db\x05count\x12\x14/v1/identities/count\x12n\n" +
-	"\x0eUpdateIdentity\x12\x1f.mnemo.v1.UpdateIdentityRequest\x1a\x12.mnemo.v1.Identity\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v1/identities/{identity_id}\x12\x96\x01\n" +
-	"\x18UpsertIdentityProperties\x12).mnemo.v1.UpsertIdentityPropertiesRequest\x1a\x12.mnemo.v1.Identity\";\x82\xd3\xe4\x93\x025:\n" +
-	"properties\x1a'/v1/identities/{identity_id}/properties\x12o\n" +
+	"\x0eCreateIdentity\x12\x1f.mnemo.v1.CreateIdentityRequest\x1a\x12.mnemo.v1.Identity\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/identities\x12c\n" +
+	"\x0eUpsertIdentity\x12\x1f.mnemo.v1.CreateIdentityRequest\x1a\x12.mnemo.v1.Identity\"\x1c\x82\xd3\xe4\x93\x02\x13:\x01*\x1a\x0e/v1/identities\x90\x02\x02\x12h\n" +
+	"\vGetIdentity\x12\x1c.mnemo.v1.GetIdentityRequest\x1a\x12.mnemo.v1.Identity\"'\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/identities/{identity_id}\x90\x02\x01\x12z\n" +
+	"\x0eListIdentities\x12\x1f.mnemo.v1.ListIdentitiesRequest\x1a .mnemo.v1.ListIdentitiesResponse\"%\x82\xd3\xe4\x93\x02\x1cb\n" +
+	"identities\x12\x0e/v1/identities\x90\x02\x01\x12t\n" +
+	"\x0fCountIdentities\x12 .mnemo.v1.CountIdentitiesRequest\x1a\x17.mnemo.v1.CountResponse\"&\x82\xd3\xe4\x93\x02\x1db\x05count\x12\x14/v1/identities/count\x90\x02\x01\x12q\n" +
+	"\x0eUpdateIdentity\x12\x1f.mnemo.v1.UpdateIdentityRequest\x1a\x12.mnemo.v1.Identity\"*\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v1/identities/{identity_id}\x90\x02\x02\x12\x99\x01\n" +
+	"\x18UpsertIdentityProperties\x12).mnemo.v1.UpsertIdentityPropertiesRequest\x1a\x12.mnemo.v1.Identity\">\x82\xd3\xe4\x93\x025:\n" +
+	"properties\x1a'/v1/identities/{identity_id}/properties\x90\x02\x02\x12o\n" +
 	"\x0eDeleteIdentity\x12\x1f.mnemo.v1.DeleteIdentityRequest\x1a\x16.google.protobuf.Empty\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/identities/{identity_id}B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (

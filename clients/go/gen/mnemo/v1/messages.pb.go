@@ -2069,14 +2069,14 @@ const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\x13num_tokens_messages\x18\x10 \x01(\x05R\x11numTokensMessages\x12<\n" +
 	"\x1bnum_tokens_tool_usage_rules\x18\x11 \x01(\x05R\x17numTokensToolUsageRules\x12\x1c\n" +
 	"\ttokenizer\x18\x12 \x01(\tR\ttokenizerB\x11\n" +
-	"\x0f_summary_memory2\xf7\x05\n" +
+	"\x0f_summary_memory2\x83\x06\n" +
 	"\x0eMessageService\x12u\n" +
 	"\vSendMessage\x12\x1c.mnemo.v1.SendMessageRequest\x1a\x1d.mnemo.v1.SendMessageResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/agents/{agent_id}/messages\x12z\n" +
-	"\x0eStreamMessages\x12\x1c.mnemo.v1.SendMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/agents/{agent_id}/messages/stream0\x01\x12\x7f\n" +
-	"\fListMessages\x12\x1d.mnemo.v1.ListMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\"0\x82\xd3\xe4\x93\x02*b\bmessages\x12\x1e/v1/agents/{agent_id}/messages\x12\x7f\n" +
-	"\rUpdateMessage\x12\x1e.mnemo.v1.UpdateMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"6\x82\xd3\xe4\x93\x020:\x01*2+/v1/agents/{agent_id}/messages/{message_id}\x12q\n" +
-	"\rResetMessages\x12\x1e.mnemo.v1.ResetMessagesRequest\x1a\x0f.mnemo.v1.Agent\"/\x82\xd3\xe4\x93\x02):\x01*2$/v1/agents/{agent_id}/reset-messages\x12}\n" +
-	"\x10GetContextWindow\x12!.mnemo.v1.GetContextWindowRequest\x1a\x1f.mnemo.v1.ContextWindowOverview\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/agents/{agent_id}/contextB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\x0eStreamMessages\x12\x1c.mnemo.v1.SendMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/agents/{agent_id}/messages/stream0\x01\x12\x82\x01\n" +
+	"\fListMessages\x12\x1d.mnemo.v1.ListMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\"3\x82\xd3\xe4\x93\x02*b\bmessages\x12\x1e/v1/agents/{agent_id}/messages\x90\x02\x01\x12\x82\x01\n" +
+	"\rUpdateMessage\x12\x1e.mnemo.v1.UpdateMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"9\x82\xd3\xe4\x93\x020:\x01*2+/v1/agents/{agent_id}/messages/{message_id}\x90\x02\x02\x12q\n" +
+	"\rResetMessages\x12\x1e.mnemo.v1.ResetMessagesRequest\x1a\x0f.mnemo.v1.Agent\"/\x82\xd3\xe4\x93\x02):\x01*2$/v1/agents/{agent_id}/reset-messages\x12\x80\x01\n" +
+	"\x10GetContextWindow\x12!.mnemo.v1.GetContextWindowRequest\x1a\x1f.mnemo.v1.ContextWindowOverview\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/agents/{agent_id}/context\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_messages_proto_rawDescOnce sync.Once

@@ -893,12 +893,12 @@ const file_mnemo_v1_models_proto_rawDesc = "" +
 	"\x06models\x18\x01 \x03(\v2\x0f.mnemo.v1.ModelR\x06models\"\x1c\n" +
 	"\x1aListEmbeddingModelsRequest\"O\n" +
 	"\x1bListEmbeddingModelsResponse\x120\n" +
-	"\x06models\x18\x01 \x03(\v2\x18.mnemo.v1.EmbeddingModelR\x06models2\xfe\x01\n" +
-	"\fModelService\x12c\n" +
+	"\x06models\x18\x01 \x03(\v2\x18.mnemo.v1.EmbeddingModelR\x06models2\x84\x02\n" +
+	"\fModelService\x12f\n" +
 	"\n" +
-	"ListModels\x12\x1b.mnemo.v1.ListModelsRequest\x1a\x1c.mnemo.v1.ListModelsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14b\x06models\x12\n" +
-	"/v1/models\x12\x88\x01\n" +
-	"\x13ListEmbeddingModels\x12$.mnemo.v1.ListEmbeddingModelsRequest\x1a%.mnemo.v1.ListEmbeddingModelsResponse\"$\x82\xd3\xe4\x93\x02\x1eb\x06models\x12\x14/v1/models/embeddingB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"ListModels\x12\x1b.mnemo.v1.ListModelsRequest\x1a\x1c.mnemo.v1.ListModelsResponse\"\x1d\x82\xd3\xe4\x93\x02\x14b\x06models\x12\n" +
+	"/v1/models\x90\x02\x01\x12\x8b\x01\n" +
+	"\x13ListEmbeddingModels\x12$.mnemo.v1.ListEmbeddingModelsRequest\x1a%.mnemo.v1.ListEmbeddingModelsResponse\"'\x82\xd3\xe4\x93\x02\x1eb\x06models\x12\x14/v1/models/embedding\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_models_proto_rawDescOnce sync.Once

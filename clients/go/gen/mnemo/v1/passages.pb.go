@@ -1113,16 +1113,16 @@ const file_mnemo_v1_passages_proto_rawDesc = "" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x123\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x17.google.protobuf.StructR\bmetadata\"Q\n" +
 	"\x16SearchPassagesResponse\x127\n" +
-	"\aresults\x18\x01 \x03(\v2\x1d.mnemo.v1.PassageSearchResultR\aresults2\xc4\a\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.mnemo.v1.PassageSearchResultR\aresults2\xd3\a\n" +
 	"\x0ePassageService\x12\x8b\x01\n" +
-	"\rCreatePassage\x12\x1e.mnemo.v1.CreatePassageRequest\x1a\x1e.mnemo.v1.ListPassagesResponse\":\x82\xd3\xe4\x93\x024:\x01*b\bpassages\"%/v1/agents/{agent_id}/archival-memory\x12\x86\x01\n" +
-	"\fListPassages\x12\x1d.mnemo.v1.ListPassagesRequest\x1a\x1e.mnemo.v1.ListPassagesResponse\"7\x82\xd3\xe4\x93\x021b\bpassages\x12%/v1/agents/{agent_id}/archival-memory\x12\x98\x01\n" +
-	"\x13SearchAgentPassages\x12$.mnemo.v1.SearchAgentPassagesRequest\x1a%.mnemo.v1.SearchAgentPassagesResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/agents/{agent_id}/archival-memory/search\x12x\n" +
+	"\rCreatePassage\x12\x1e.mnemo.v1.CreatePassageRequest\x1a\x1e.mnemo.v1.ListPassagesResponse\":\x82\xd3\xe4\x93\x024:\x01*b\bpassages\"%/v1/agents/{agent_id}/archival-memory\x12\x89\x01\n" +
+	"\fListPassages\x12\x1d.mnemo.v1.ListPassagesRequest\x1a\x1e.mnemo.v1.ListPassagesResponse\":\x82\xd3\xe4\x93\x021b\bpassages\x12%/v1/agents/{agent_id}/archival-memory\x90\x02\x01\x12\x9b\x01\n" +
+	"\x13SearchAgentPassages\x12$.mnemo.v1.SearchAgentPassagesRequest\x1a%.mnemo.v1.SearchAgentPassagesResponse\"7\x82\xd3\xe4\x93\x02.\x12,/v1/agents/{agent_id}/archival-memory/search\x90\x02\x01\x12{\n" +
 	"\n" +
-	"GetPassage\x12\x1b.mnemo.v1.GetPassageRequest\x1a\x11.mnemo.v1.Passage\":\x82\xd3\xe4\x93\x024\x122/v1/agents/{agent_id}/archival-memory/{passage_id}\x12\x81\x01\n" +
-	"\rUpdatePassage\x12\x1e.mnemo.v1.UpdatePassageRequest\x1a\x11.mnemo.v1.Passage\"=\x82\xd3\xe4\x93\x027:\x01*22/v1/agents/{agent_id}/archival-memory/{passage_id}\x12\x83\x01\n" +
-	"\rDeletePassage\x12\x1e.mnemo.v1.DeletePassageRequest\x1a\x16.google.protobuf.Empty\":\x82\xd3\xe4\x93\x024*2/v1/agents/{agent_id}/archival-memory/{passage_id}\x12|\n" +
-	"\x0eSearchPassages\x12\x1f.mnemo.v1.SearchPassagesRequest\x1a .mnemo.v1.SearchPassagesResponse\"'\x82\xd3\xe4\x93\x02!:\x01*b\aresults\"\x13/v1/passages/searchB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"GetPassage\x12\x1b.mnemo.v1.GetPassageRequest\x1a\x11.mnemo.v1.Passage\"=\x82\xd3\xe4\x93\x024\x122/v1/agents/{agent_id}/archival-memory/{passage_id}\x90\x02\x01\x12\x84\x01\n" +
+	"\rUpdatePassage\x12\x1e.mnemo.v1.UpdatePassageRequest\x1a\x11.mnemo.v1.Passage\"@\x82\xd3\xe4\x93\x027:\x01*22/v1/agents/{agent_id}/archival-memory/{passage_id}\x90\x02\x02\x12\x83\x01\n" +
+	"\rDeletePassage\x12\x1e.mnemo.v1.DeletePassageRequest\x1a\x16.google.protobuf.Empty\":\x82\xd3\xe4\x93\x024*2/v1/agents/{agent_id}/archival-memory/{passage_id}\x12\x7f\n" +
+	"\x0eSearchPassages\x12\x1f.mnemo.v1.SearchPassagesRequest\x1a .mnemo.v1.SearchPassagesResponse\"*\x82\xd3\xe4\x93\x02!:\x01*b\aresults\"\x13/v1/passages/search\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_passages_proto_rawDescOnce sync.Once

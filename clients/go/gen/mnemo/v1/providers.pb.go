@@ -725,14 +725,14 @@ const file_mnemo_v1_providers_proto_rawDesc = "" +
 	"\x15CheckProviderResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x1f\n" +
 	"\vmodel_count\x18\x02 \x01(\x05R\n" +
-	"modelCount2\xb5\x05\n" +
+	"modelCount2\xc1\x05\n" +
 	"\x0fProviderService\x12_\n" +
-	"\x0eCreateProvider\x12\x1f.mnemo.v1.CreateProviderRequest\x1a\x12.mnemo.v1.Provider\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/providers\x12r\n" +
-	"\rListProviders\x12\x1e.mnemo.v1.ListProvidersRequest\x1a\x1f.mnemo.v1.ListProvidersResponse\" \x82\xd3\xe4\x93\x02\x1ab\tproviders\x12\r/v1/providers\x12d\n" +
-	"\vGetProvider\x12\x1c.mnemo.v1.GetProviderRequest\x1a\x12.mnemo.v1.Provider\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/providers/{provider_id}\x12m\n" +
-	"\x0eUpdateProvider\x12\x1f.mnemo.v1.UpdateProviderRequest\x1a\x12.mnemo.v1.Provider\"&\x82\xd3\xe4\x93\x02 :\x01*2\x1b/v1/providers/{provider_id}\x12n\n" +
-	"\x0eDeleteProvider\x12\x1f.mnemo.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/providers/{provider_id}\x12\x87\x01\n" +
-	"\rCheckProvider\x12\x1e.mnemo.v1.CheckProviderRequest\x1a\x1f.mnemo.v1.CheckProviderResponse\"5\x82\xd3\xe4\x93\x02/:\x01*Z\x15\x12\x13/v1/providers/check\"\x13/v1/providers/checkB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\x0eCreateProvider\x12\x1f.mnemo.v1.CreateProviderRequest\x1a\x12.mnemo.v1.Provider\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/providers\x12u\n" +
+	"\rListProviders\x12\x1e.mnemo.v1.ListProvidersRequest\x1a\x1f.mnemo.v1.ListProvidersResponse\"#\x82\xd3\xe4\x93\x02\x1ab\tproviders\x12\r/v1/providers\x90\x02\x01\x12g\n" +
+	"\vGetProvider\x12\x1c.mnemo.v1.GetProviderRequest\x1a\x12.mnemo.v1.Provider\"&\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/providers/{provider_id}\x90\x02\x01\x12p\n" +
+	"\x0eUpdateProvider\x12\x1f.mnemo.v1.UpdateProviderRequest\x1a\x12.mnemo.v1.Provider\")\x82\xd3\xe4\x93\x02 :\x01*2\x1b/v1/providers/{provider_id}\x90\x02\x02\x12n\n" +
+	"\x0eDeleteProvider\x12\x1f.mnemo.v1.DeleteProviderRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/providers/{provider_id}\x12\x8a\x01\n" +
+	"\rCheckProvider\x12\x1e.mnemo.v1.CheckProviderRequest\x1a\x1f.mnemo.v1.CheckProviderResponse\"8\x82\xd3\xe4\x93\x02/:\x01*Z\x15\x12\x13/v1/providers/check\"\x13/v1/providers/check\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_providers_proto_rawDescOnce sync.Once

@@ -1306,21 +1306,22 @@ const file_mnemo_v1_runs_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\v2*.mnemo.v1.CancelMessagesResponse.RunsEntryR\x04runs\x1a7\n" +
 	"\tRunsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xe2\t\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x80\n" +
 	"\n" +
-	"RunService\x12Y\n" +
-	"\bListRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x16\x82\xd3\xe4\x93\x02\x10b\x04runs\x12\b/v1/runs\x12f\n" +
-	"\x0eListActiveRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17b\x04runs\x12\x0f/v1/runs/active\x12K\n" +
-	"\x06GetRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x12N\n" +
-	"\tDeleteRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/runs/{run_id}\x12\x81\x01\n" +
-	"\x0fListRunMessages\x12 .mnemo.v1.ListRunMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\",\x82\xd3\xe4\x93\x02&b\bmessages\x12\x1a/v1/runs/{run_id}/messages\x12r\n" +
-	"\fListRunSteps\x12\x1d.mnemo.v1.ListRunStepsRequest\x1a\x1b.mnemo.v1.ListStepsResponse\"&\x82\xd3\xe4\x93\x02 b\x05steps\x12\x17/v1/runs/{run_id}/steps\x12b\n" +
-	"\vGetRunUsage\x12\x17.mnemo.v1.GetRunRequest\x1a\x19.mnemo.v1.UsageStatistics\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/runs/{run_id}/usage\x12f\n" +
-	"\tStreamRun\x12\x1a.mnemo.v1.StreamRunRequest\x1a\x16.mnemo.v1.LettaMessage\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/runs/{run_id}/stream0\x01\x12p\n" +
-	"\x10SendMessageAsync\x12\x1c.mnemo.v1.SendMessageRequest\x1a\r.mnemo.v1.Run\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/agents/{agent_id}/messages/async\x12\x8b\x01\n" +
-	"\x0eCancelMessages\x12\x1f.mnemo.v1.CancelMessagesRequest\x1a .mnemo.v1.CancelMessagesResponse\"6\x82\xd3\xe4\x93\x020:\x01*b\x04runs\"%/v1/agents/{agent_id}/messages/cancel\x12^\n" +
-	"\tListSteps\x12\x1a.mnemo.v1.ListStepsRequest\x1a\x1b.mnemo.v1.ListStepsResponse\"\x18\x82\xd3\xe4\x93\x02\x12b\x05steps\x12\t/v1/steps\x12P\n" +
-	"\aGetStep\x12\x18.mnemo.v1.GetStepRequest\x1a\x0e.mnemo.v1.Step\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/steps/{step_id}B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\n" +
+	"RunService\x12\\\n" +
+	"\bListRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\"\x19\x82\xd3\xe4\x93\x02\x10b\x04runs\x12\b/v1/runs\x90\x02\x01\x12i\n" +
+	"\x0eListActiveRuns\x12\x19.mnemo.v1.ListRunsRequest\x1a\x1a.mnemo.v1.ListRunsResponse\" \x82\xd3\xe4\x93\x02\x17b\x04runs\x12\x0f/v1/runs/active\x90\x02\x01\x12N\n" +
+	"\x06GetRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/runs/{run_id}\x90\x02\x01\x12N\n" +
+	"\tDeleteRun\x12\x17.mnemo.v1.GetRunRequest\x1a\r.mnemo.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13*\x11/v1/runs/{run_id}\x12\x84\x01\n" +
+	"\x0fListRunMessages\x12 .mnemo.v1.ListRunMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\"/\x82\xd3\xe4\x93\x02&b\bmessages\x12\x1a/v1/runs/{run_id}/messages\x90\x02\x01\x12u\n" +
+	"\fListRunSteps\x12\x1d.mnemo.v1.ListRunStepsRequest\x1a\x1b.mnemo.v1.ListStepsResponse\")\x82\xd3\xe4\x93\x02 b\x05steps\x12\x17/v1/runs/{run_id}/steps\x90\x02\x01\x12e\n" +
+	"\vGetRunUsage\x12\x17.mnemo.v1.GetRunRequest\x1a\x19.mnemo.v1.UsageStatistics\"\"\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/runs/{run_id}/usage\x90\x02\x01\x12i\n" +
+	"\tStreamRun\x12\x1a.mnemo.v1.StreamRunRequest\x1a\x16.mnemo.v1.LettaMessage\"&\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/runs/{run_id}/stream\x90\x02\x010\x01\x12p\n" +
+	"\x10SendMessageAsync\x12\x1c.mnemo.v1.SendMessageRequest\x1a\r.mnemo.v1.Run\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/agents/{agent_id}/messages/async\x12\x8e\x01\n" +
+	"\x0eCancelMessages\x12\x1f.mnemo.v1.CancelMessagesRequest\x1a .mnemo.v1.CancelMessagesResponse\"9\x82\xd3\xe4\x93\x020:\x01*b\x04runs\"%/v1/agents/{agent_id}/messages/cancel\x90\x02\x02\x12a\n" +
+	"\tListSteps\x12\x1a.mnemo.v1.ListStepsRequest\x1a\x1b.mnemo.v1.ListStepsResponse\"\x1b\x82\xd3\xe4\x93\x02\x12b\x05steps\x12\t/v1/steps\x90\x02\x01\x12S\n" +
+	"\aGetStep\x12\x18.mnemo.v1.GetStepRequest\x1a\x0e.mnemo.v1.Step\"\x1e\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/steps/{step_id}\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_runs_proto_rawDescOnce sync.Once

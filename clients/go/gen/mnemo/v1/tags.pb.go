@@ -191,10 +191,10 @@ const file_mnemo_v1_tags_proto_rawDesc = "" +
 	"\x06_orderB\v\n" +
 	"\t_order_by\"&\n" +
 	"\x10ListTagsResponse\x12\x12\n" +
-	"\x04tags\x18\x01 \x03(\tR\x04tags2g\n" +
+	"\x04tags\x18\x01 \x03(\tR\x04tags2j\n" +
 	"\n" +
-	"TagService\x12Y\n" +
-	"\bListTags\x12\x19.mnemo.v1.ListTagsRequest\x1a\x1a.mnemo.v1.ListTagsResponse\"\x16\x82\xd3\xe4\x93\x02\x10b\x04tags\x12\b/v1/tagsB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"TagService\x12\\\n" +
+	"\bListTags\x12\x19.mnemo.v1.ListTagsRequest\x1a\x1a.mnemo.v1.ListTagsResponse\"\x19\x82\xd3\xe4\x93\x02\x10b\x04tags\x12\b/v1/tags\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_tags_proto_rawDescOnce sync.Once

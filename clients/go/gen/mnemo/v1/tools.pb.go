@@ -1513,19 +1513,19 @@ const file_mnemo_v1_tools_proto_rawDesc = "" +
 	"\vfunc_return\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\n" +
 	"funcReturn\x12\x16\n" +
 	"\x06stdout\x18\x03 \x03(\tR\x06stdout\x12\x16\n" +
-	"\x06stderr\x18\x04 \x03(\tR\x06stderr2\xf7\a\n" +
+	"\x06stderr\x18\x04 \x03(\tR\x06stderr2\x89\b\n" +
 	"\vToolService\x12O\n" +
 	"\n" +
-	"CreateTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/tools\x12O\n" +
+	"CreateTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/tools\x12R\n" +
 	"\n" +
-	"UpsertTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\x1a\t/v1/tools\x12P\n" +
-	"\aGetTool\x12\x18.mnemo.v1.GetToolRequest\x1a\x0e.mnemo.v1.Tool\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/tools/{tool_id}\x12^\n" +
-	"\tListTools\x12\x1a.mnemo.v1.ListToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"\x18\x82\xd3\xe4\x93\x02\x12b\x05tools\x12\t/v1/tools\x12|\n" +
-	"\x0fUpsertBaseTools\x12 .mnemo.v1.UpsertBaseToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*b\x05tools\"\x18/v1/tools/add-base-tools\x12b\n" +
+	"UpsertTool\x12\x1b.mnemo.v1.CreateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x17\x82\xd3\xe4\x93\x02\x0e:\x01*\x1a\t/v1/tools\x90\x02\x02\x12S\n" +
+	"\aGetTool\x12\x18.mnemo.v1.GetToolRequest\x1a\x0e.mnemo.v1.Tool\"\x1e\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/tools/{tool_id}\x90\x02\x01\x12a\n" +
+	"\tListTools\x12\x1a.mnemo.v1.ListToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"\x1b\x82\xd3\xe4\x93\x02\x12b\x05tools\x12\t/v1/tools\x90\x02\x01\x12\x7f\n" +
+	"\x0fUpsertBaseTools\x12 .mnemo.v1.UpsertBaseToolsRequest\x1a\x1b.mnemo.v1.ListToolsResponse\"-\x82\xd3\xe4\x93\x02$:\x01*b\x05tools\"\x18/v1/tools/add-base-tools\x90\x02\x02\x12e\n" +
 	"\n" +
-	"CountTools\x12\x1b.mnemo.v1.CountToolsRequest\x1a\x17.mnemo.v1.CountResponse\"\x1e\x82\xd3\xe4\x93\x02\x18b\x05count\x12\x0f/v1/tools/count\x12Y\n" +
+	"CountTools\x12\x1b.mnemo.v1.CountToolsRequest\x1a\x17.mnemo.v1.CountResponse\"!\x82\xd3\xe4\x93\x02\x18b\x05count\x12\x0f/v1/tools/count\x90\x02\x01\x12\\\n" +
 	"\n" +
-	"UpdateTool\x12\x1b.mnemo.v1.UpdateToolRequest\x1a\x0e.mnemo.v1.Tool\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*2\x13/v1/tools/{tool_id}\x12^\n" +
+	"UpdateTool\x12\x1b.mnemo.v1.UpdateToolRequest\x1a\x0e.mnemo.v1.Tool\"!\x82\xd3\xe4\x93\x02\x18:\x01*2\x13/v1/tools/{tool_id}\x90\x02\x02\x12^\n" +
 	"\n" +
 	"DeleteTool\x12\x1b.mnemo.v1.DeleteToolRequest\x1a\x16.google.protobuf.Empty\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/tools/{tool_id}\x12p\n" +
 	"\x11RunToolFromSource\x12\".mnemo.v1.RunToolFromSourceRequest\x1a\x1d.mnemo.v1.ToolExecutionResult\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/tools/run\x12\x84\x01\n" +
