@@ -49,7 +49,8 @@ class BenchFake(FakeLLM):
         self.times_ms: list[float] = []
         self.last_body: Any = None
 
-    async def _dispatch(self, writer, method, path, headers, raw, keep_alive, query=None):  # type: ignore[override]
+    async def _dispatch(self, writer, method, path, headers, raw, keep_alive, query=None,  # type: ignore[override]
+                        reader=None):
         if path.startswith("/bench/"):
             if path == "/bench/stats":
                 payload: Any = {"count": len(self.times_ms), "times_ms": list(self.times_ms)}
@@ -61,7 +62,7 @@ class BenchFake(FakeLLM):
             self._send_json(writer, 200, payload, "openai", keep_alive)
             return
         started = time.perf_counter()
-        await super()._dispatch(writer, method, path, headers, raw, keep_alive, query)
+        await super()._dispatch(writer, method, path, headers, raw, keep_alive, query, reader)
         self.times_ms.append((time.perf_counter() - started) * 1000)
         if len(self.times_ms) > 200_000:
             del self.times_ms[:100_000]

@@ -344,9 +344,11 @@ def test_client_disconnect_mid_stream_leaves_the_agent_consistent(fake_llm, agen
     while run_state()["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert run_state()["status"] == "cancelled"
-    # Nothing of the interrupted step was kept: no half-written assistant message.
+    # Nothing of the interrupted step was kept (no half-written assistant
+    # message), but the input was: it is stored with the run's start.
     history = http.get(f"/v1/agents/{agent.id}/messages", params={"order": "asc"}).json()
-    assert [m["message_type"] for m in history if m["message_type"] != "system_message"] == []
+    assert [(m["message_type"], m.get("content"), m.get("run_id")) for m in history
+            if m["message_type"] != "system_message"] == [("user_message", "tell me a long story", run_id)]
     # The agent is free and works.
     fake_llm.script(Reply(text="still here"), model=model)
     assert send(msgs, agent.id, "hello again").messages[-1].content.string_value == "still here"

@@ -565,6 +565,13 @@ async def test_offline_agent_uses_full_text_and_tools_say_so(engine):
                                                              "tags": ["family"]})
     assert "Saved to archival memory" in saved and "no embedding" in saved and ctx.notes["archival_changed"]
     await EXECUTORS["archival_memory_insert"](ctx, {"content": "The car goes to the garage in May."})
+    # The inserts wait for the step's commit (the agent loop runs them in its transaction).
+    assert len(ctx.writes) == 2
+    assert json.loads(await EXECUTORS["archival_memory_search"](ctx, {"query": "grandma"}))["results"] == []
+    async with engine.begin() as conn:
+        for pending in ctx.writes:
+            await pending.write(conn)
+    ctx.writes.clear()
     found = json.loads(await EXECUTORS["archival_memory_search"](ctx, {"query": "when is grandma's birthday"}))
     assert found["results"][0]["content"] == "Grandma's birthday is on 12 March."
     assert found["results"][0]["tags"] == ["family"] and "full-text" in found["note"]

@@ -154,3 +154,46 @@ def test_offline_model_configurations_take_letta_vocabulary():
     assert emb["embedding_endpoint_type"] == "hugging-face" and emb["embedding_dim"] == 384
     llm, emb = agents["agent-openai"]
     assert llm["model_endpoint_type"] == "openai" and llm["provider_name"] == "openai" and emb is None
+
+
+def test_duplicate_otids_keep_their_first_message_only():
+    """Migration 0008: before it, a client retry could store one otid twice for
+    an agent; the first message keeps it, later ones lose it (and nothing else),
+    so the unique index can be built."""
+    from mnemo_server.storage.database import _upgrade
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mnemo-migrations-"))
+    pg = EmbeddedPostgres(data_dir)
+    try:
+        url = pg.start()
+
+        async def run():
+            engine = make_engine(url, pool_size=1)
+            try:
+                await asyncio.to_thread(_upgrade, engine.url.render_as_string(hide_password=False), "0007")
+                async with engine.begin() as conn:
+                    for agent_id in ("agent-a", "agent-b"):
+                        await conn.execute(text(
+                            "INSERT INTO agents (id, name, agent_type, system, llm_config) "
+                            "VALUES (:id, :id, 'letta_v1_agent', '', '{}'::jsonb)"), {"id": agent_id})
+                    for message_id, agent_id, otid in (("m1", "agent-a", "x"), ("m2", "agent-a", "x"),
+                                                       ("m3", "agent-a", "x"), ("m4", "agent-b", "x"),
+                                                       ("m5", "agent-a", None), ("m6", "agent-a", None)):
+                        await conn.execute(text(
+                            "INSERT INTO messages (id, agent_id, role, otid) VALUES (:id, :agent, 'user', :otid)"),
+                            {"id": message_id, "agent": agent_id, "otid": otid})
+                await migrate(engine)
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(text("SELECT id, otid FROM messages ORDER BY seq"))).all()
+                    with pytest.raises(Exception, match="messages_agent_otid"):
+                        await conn.execute(text(
+                            "INSERT INTO messages (id, agent_id, role, otid) VALUES ('m7', 'agent-b', 'user', 'x')"))
+                return [tuple(r) for r in rows]
+            finally:
+                await engine.dispose()
+
+        rows = asyncio.run(run())
+    finally:
+        pg.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert rows == [("m1", "x"), ("m2", None), ("m3", None), ("m4", "x"), ("m5", None), ("m6", None)]

@@ -6,6 +6,7 @@ Every test scripts its replies under a model name of its own.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -387,3 +388,76 @@ async def test_catalog_lists_new_providers_in_lettas_vocabulary(fake):
     embeddings = {m.handle for m in await catalog.list_embedding_models()}
     assert "google_ai/gemini-embedding-001" in embeddings
     assert isinstance(models["azure/gpt-4o-mini"], models_pb2.Model)
+
+
+# --------------------------------------------------------------------------- Gemini embeddings
+
+
+async def test_gemini_embeddings_in_batches_at_the_configured_size(fake):
+    from mnemo_server.providers.embeddings import Embeddings, EmbeddingUnavailable
+
+    from tests.fakes.fake_llm import embed
+
+    catalog = Catalog(settings_for(fake))
+    embeddings = Embeddings(catalog)
+    config = catalog.embedding_config("google_ai/gemini-embedding-001")
+    assert (config.embedding_endpoint_type, config.embedding_dim) == ("google_ai", 1536)
+    config.batch_size = 500  # more than Gemini takes in one call
+    texts = [f"fact number {i}" for i in range(130)]
+    before = len(fake.requests)
+    try:
+        vectors = await embeddings.embed(config, texts)
+    finally:
+        await embeddings.aclose()
+    assert len(vectors) == 130 and vectors[7] == pytest.approx(embed("fact number 7", 1536))
+    calls = fake.requests[before:]
+    assert sorted(len(c.body["requests"]) for c in calls) == [30, 100]  # batchEmbedContents' limit
+    assert all(c.path == "/v1beta/models/gemini-embedding-001:batchEmbedContents" for c in calls)
+    assert {c.headers["x-goog-api-key"] for c in calls} == {"g-key"}
+    assert calls[0].body["requests"][0]["outputDimensionality"] == 1536
+    # Without a key it is unavailable (archival memory falls back to full text), not an error.
+    bare = Catalog(Settings())
+    with pytest.raises(EmbeddingUnavailable, match="GEMINI_API_KEY"):
+        Embeddings(bare).embedder_for(bare.embedding_config("google_ai/gemini-embedding-001"))
+
+
+async def test_listings_are_concurrent_and_a_down_provider_is_not_asked_every_time(fake):
+    """Providers are listed at once (a slow one does not add up with the
+    others), and one whose listing failed falls back to the built-in list and
+    is asked again only after a while."""
+    import time as clock
+
+    from mnemo_server.core import catalog as catalog_module
+
+    slow = FakeLLM(models=["slow-a"]).start()
+    try:
+        settings = Settings(openai_api_key="k", openai_base_url=f"{slow.base_url}/v1",
+                            gemini_api_key="g-key", gemini_base_url=fake.base_url,
+                            azure_api_key="az", azure_base_url="http://127.0.0.1:9")  # nothing listens there
+        await Catalog(settings).list_models()  # imports and first connections, outside the timing
+        catalog = Catalog(settings)
+        original = catalog._fetch_names
+
+        async def delayed(provider):
+            if provider.provider_type in ("openai", "google_ai"):
+                await asyncio.sleep(1.5)
+            return await original(provider)
+
+        catalog._fetch_names = delayed
+        started = clock.monotonic()
+        handles = {m.handle for m in await catalog.list_models()}
+        assert clock.monotonic() - started < 2.8  # 1.5 s each, side by side (3 s one after the other)
+        assert {"openai/slow-a", "google_ai/gemini-2.5-flash"} <= handles
+        # Azure is down: its well-known deployments stand in, and it is not asked again at once.
+        assert {f"azure/{m}" for m in catalog_module.KNOWN_MODELS["azure"]} <= handles
+        calls = []
+
+        async def counting(provider):
+            calls.append(provider.name)
+            return await original(provider)
+
+        catalog._fetch_names = counting
+        await catalog.list_models()
+        assert calls == []  # every listing, the failed one included, is cached
+    finally:
+        slow.stop()

@@ -214,3 +214,20 @@ def test_stored_gemini_and_azure_providers(rest, fake):
         reply = rest.post(f"/v1/agents/{agent['id']}/messages", json={"input": "hi"}).json()
         assert reply["messages"][-1]["content"] == text
         assert fake.last_request(model="llama3.2").headers[header] == key
+
+
+def test_archival_memory_embeds_with_gemini(rest, fake):
+    agent = rest.post("/v1/agents", json={"model": "google_ai/gemini-2.5-flash", "include_base_tools": False,
+                                          "embedding": "google_ai/gemini-embedding-001"}).json()
+    assert agent["embedding_config"]["embedding_endpoint_type"] == "google_ai"
+    base = f"/v1/agents/{agent['id']}/archival-memory"
+    for fact in ("the cat sleeps on the red sofa", "invoices are due on the first monday"):
+        assert rest.post(base, json={"text": fact}).status_code == 200
+    embeds = [r for r in fake.requests if r.path.endswith(":batchEmbedContents")]
+    assert embeds and embeds[-1].headers["x-goog-api-key"] == "g-env"
+    found = rest.get(f"{base}/search", params={"query": "when are invoices due"}).json()["results"]
+    assert found[0]["content"] == "invoices are due on the first monday"
+    # The query was embedded by Gemini too (the vector half of the hybrid search).
+    texts = [q["content"]["parts"][0]["text"] for r in fake.requests if r.path.endswith(":batchEmbedContents")
+             for q in r.body["requests"]]
+    assert "when are invoices due" in texts

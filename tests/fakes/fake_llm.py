@@ -131,7 +131,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     reasoning: str | None = None  # OpenAI: reasoning_content; Anthropic: thinking block
     error: Error | None = None
-    delay_s: float = 0.0  # wait before answering (never blocks other requests)
+    delay_s: float = 0.0  # wait before answering (never blocks other requests); a stall
+    drop_after_events: int | None = None  # streamed: hang up (no end) after this many SSE events
     stream_chunks: int | None = None  # deltas per streamed string (default 4)
     chunk_delay_s: float = 0.0  # wait between streamed events
     finish_reason: str | None = None  # override, OpenAI vocabulary (mapped for Anthropic)
@@ -153,6 +154,8 @@ class RecordedRequest:
     received_at: float = field(default_factory=time.time)
     query: dict[str, str] = field(default_factory=dict)
     path_model: str | None = None  # the model (or deployment) named in the path
+    # The client hung up before the answer was sent (e.g. it cancelled the call while the reply was delayed).
+    disconnected: bool = False
 
     @property
     def model(self) -> str | None:
@@ -274,6 +277,8 @@ class FakeLLM:
         self.default: Reply | Callable[[dict[str, Any]], Reply] | None = None
         # Keys the server accepts; None accepts any (see the module docstring).
         self.valid_keys: set[str] | None = None
+        # Embedding requests whose input contains a key stall that many seconds.
+        self.embedding_stalls: dict[str, float] = {}
         self._lock = threading.RLock()  # re-entrant: `match` callables may inspect the server
         self._script: list[_Scripted] = []
         self._requests: list[RecordedRequest] = []
@@ -446,7 +451,7 @@ class FakeLLM:
         keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
         path, _, query = target.partition("?")
         await self._dispatch(writer, method, urllib.parse.unquote(path), headers, raw, keep_alive,
-                             dict(urllib.parse.parse_qsl(query)))
+                             dict(urllib.parse.parse_qsl(query)), reader)
         await writer.drain()
         return keep_alive
 
@@ -515,6 +520,10 @@ class FakeLLM:
             "content-type": content_type,
             "cache-control": "no-cache", "transfer-encoding": "chunked"})
         chunks = [b"%x\r\n%s\r\n" % (len(event), event) for event in events]
+        if reply.drop_after_events is not None:
+            writer.write(b"".join([head, *chunks[:reply.drop_after_events]]))
+            await writer.drain()
+            raise ConnectionError("hanging up mid-stream, as scripted")
         if not reply.chunk_delay_s:
             writer.write(b"".join([head, *chunks, b"0\r\n\r\n"]))
             return
@@ -529,7 +538,8 @@ class FakeLLM:
 
     async def _dispatch(self, writer: asyncio.StreamWriter, method: str, path: str,
                         headers: dict[str, str], raw: bytes, keep_alive: bool,
-                        query: dict[str, str] | None = None) -> None:
+                        query: dict[str, str] | None = None,
+                        reader: asyncio.StreamReader | None = None) -> None:
         query = query or {}
         route = path.rstrip("/")
         if route.startswith(("/v1beta/", "/v1alpha/")) or route in ("/v1beta/models", "/v1alpha/models") \
@@ -548,8 +558,9 @@ class FakeLLM:
             body, bad_json = (json.loads(raw) if raw else None), False
         except ValueError:
             body, bad_json = None, True
+        record = RecordedRequest(method, path, endpoint, api, headers, body)
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, endpoint, api, headers, body))
+            self._requests.append(record)
 
         try:
             if bad_json:
@@ -564,9 +575,13 @@ class FakeLLM:
             elif not isinstance(body, dict):
                 raise _HTTPError(Error(400, "request body must be a JSON object"))
             elif endpoint == "embeddings":
+                text = json.dumps(body.get("input"))
+                stall = max((s for key, s in dict(self.embedding_stalls).items() if key in text), default=0.0)
+                if stall:
+                    await asyncio.sleep(stall)
                 self._send_json(writer, 200, self._embeddings(body), api, keep_alive)
             else:
-                await self._generate(writer, api, body, keep_alive)
+                await self._generate(writer, api, body, keep_alive, reader, record)
         except _HTTPError as exc:
             self._send_error(writer, exc.error, api, keep_alive)
         except ConnectionError:
@@ -760,13 +775,28 @@ class FakeLLM:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
     async def _generate(self, writer: asyncio.StreamWriter, api: str, body: dict[str, Any],
-                        keep_alive: bool) -> None:
+                        keep_alive: bool, reader: asyncio.StreamReader | None = None,
+                        record: RecordedRequest | None = None) -> None:
         required = ("model", "messages", "max_tokens") if api == "anthropic" else ("model", "messages")
         for name in required:
             if body.get(name) in (None, "", []):
                 raise _HTTPError(Error(400, f"{name}: field required"))
         reply = self._next_reply(body)
-        if reply.delay_s:
+        if reply.delay_s and reader is not None:
+            # Stall, noticing a client that hangs up meanwhile (it sends
+            # nothing else on this connection until it has the answer).
+            eof = asyncio.ensure_future(reader.read(1))
+            done, _ = await asyncio.wait({eof}, timeout=reply.delay_s)
+            if eof in done:
+                if record is not None:
+                    record.disconnected = True
+                raise ConnectionError("the client hung up while the reply was delayed")
+            eof.cancel()
+            try:
+                await eof  # the reader must be free before the next request is read
+            except asyncio.CancelledError:
+                pass
+        elif reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.error is not None:
             raise _HTTPError(reply.error)

@@ -78,7 +78,8 @@ KNOWN_MODELS = {
 }
 EMBEDDING_DIMS = {
     "text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
-    "gemini-embedding-001": 3072, "text-embedding-004": 768,
+    # Gemini's embedding models take any size (Matryoshka); 1536 fits pgvector's HNSW limit.
+    "gemini-embedding-001": 1536, "text-embedding-004": 768,
 }
 # Provider types whose embedding models /v1/embeddings/models lists, and
 # those that serve none here.
@@ -90,6 +91,8 @@ KNOWN_EMBEDDINGS = {
     "google_ai": ["gemini-embedding-001", "text-embedding-004"],
 }
 LISTING_TTL_S = 300.0
+FAILED_LISTING_TTL_S = 30.0
+LISTING_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -291,16 +294,22 @@ class Catalog:
         if provider.provider_type == OFFLINE_PROVIDER:
             return [OFFLINE_MODEL]
         cached = self._listing.get(provider.name)
-        if cached and time.monotonic() - cached[0] < LISTING_TTL_S:
+        if cached and time.monotonic() < cached[0]:
             return cached[1]
         try:
-            names = await asyncio.wait_for(self._fetch_names(provider), timeout=5.0)
+            names = await asyncio.wait_for(self._fetch_names(provider), timeout=LISTING_TIMEOUT_S)
         except Exception as exc:  # network, auth, or an endpoint without /models
             log.warning("could not list %s models (%s); using the built-in list", provider.name, exc)
             names = KNOWN_MODELS.get(provider.provider_type, [])
+            # A provider that is down is asked again after a while, not on every listing.
+            self._listing[provider.name] = (time.monotonic() + FAILED_LISTING_TTL_S, names)
         else:
-            self._listing[provider.name] = (time.monotonic(), names)
+            self._listing[provider.name] = (time.monotonic() + LISTING_TTL_S, names)
         return names
+
+    async def _all_names(self, providers: list[Provider]) -> list[list[str]]:
+        """Each provider's model names, asked of all providers at once."""
+        return list(await asyncio.gather(*(self._model_names(p) for p in providers)))
 
     @staticmethod
     async def _fetch_names(provider: Provider) -> list[str]:
@@ -310,8 +319,9 @@ class Catalog:
 
     async def list_models(self) -> list[models_pb2.Model]:
         out = []
-        for provider in self.providers.values():
-            for name in await self._model_names(provider):
+        providers = list(self.providers.values())
+        for provider, names in zip(providers, await self._all_names(providers), strict=True):
+            for name in names:
                 if provider.provider_type in EMBEDDING_TYPES and "embedding" in name:
                     continue
                 handle = f"{provider.name}/{name}"
@@ -333,11 +343,9 @@ class Catalog:
 
     async def list_embedding_models(self) -> list[models_pb2.EmbeddingModel]:
         out = []
-        for provider in self.providers.values():
-            if provider.provider_type not in EMBEDDING_TYPES:
-                continue
-            names = ([n for n in await self._model_names(provider) if "embedding" in n]
-                     or KNOWN_EMBEDDINGS[provider.provider_type])
+        providers = [p for p in self.providers.values() if p.provider_type in EMBEDDING_TYPES]
+        for provider, listed in zip(providers, await self._all_names(providers), strict=True):
+            names = [n for n in listed if "embedding" in n] or KNOWN_EMBEDDINGS[provider.provider_type]
             for name in names:
                 out.append(models_pb2.EmbeddingModel(
                     handle=f"{provider.name}/{name}", embedding_model=name, name=name, display_name=name,

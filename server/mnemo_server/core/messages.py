@@ -17,14 +17,15 @@ from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult, _Turn
 from ..loop.inputs import _parts, answers_from_request, max_steps, messages_from_request
 from ..loop.tokens import TokenCounter
 from ..loop.views import ViewOptions, views, views_of
+from ..providers.base import Usage
 from ..storage import agents as agent_store
 from ..storage import convert
 from ..storage import messages as store
 from ..storage import passages as passage_store
 from ..storage import runs as run_store
-from ..storage.paging import page_from
+from ..storage.paging import MAX_LIMIT, Page, page_from
 from ..storage.schema import agents
-from ..storage.turns import ToolInfo
+from ..storage.turns import Fenced, ToolInfo
 from . import validate
 from .db import transaction
 from .runs import PING_INTERVAL_S, Runs, closing_events, failure_events, ping
@@ -85,7 +86,10 @@ class Messages:
     async def send(self, request: messages_pb2.SendMessageRequest) -> messages_pb2.SendMessageResponse:
         turn, started = await self._start(request, background=False)
         turn.stream_tokens = False
-        result = await self.runs.execute(turn, started)
+        if started.duplicate:
+            result = await self._outcome(started.run_id, turn)
+        else:
+            result = await self.runs.foreground(turn, started)
         if result.error is not None:
             raise TurnFailed(result)
         return messages_pb2.SendMessageResponse(
@@ -102,8 +106,41 @@ class Messages:
 
     async def send_async(self, request: messages_pb2.SendMessageRequest):
         turn, started = await self._start(request, background=True)
-        self.runs.spawn(turn, started)
-        return await self.runs.get(turn.run_id)
+        if not started.duplicate:
+            self.runs.spawn(turn, started)
+        return await self.runs.get(started.run_id)
+
+    async def _outcome(self, run_id: str, turn: TurnRequest) -> TurnResult:
+        """What run `run_id` answered, once it has ended: the reply to a retried
+        send (same otid) is the original run's, not a second run."""
+        while True:
+            async with self.engine.connect() as conn:
+                run = await run_store.get(conn, run_id)
+                if run is not None and run.status in run_store.TERMINAL:
+                    row = await agent_store.row(conn, run.agent_id)
+                    found = await store.page_of_run(conn, run_id, Page(limit=MAX_LIMIT, descending=False))
+                    break
+            if run is None:
+                raise NotFound("run", run_id)
+            await asyncio.sleep(0.25)
+        config = convert.struct_to_dict(run.request_config)
+        inputs = set(config.get("input_message_ids") or ())
+        options = ViewOptions(
+            text_is_reasoning=bool(row) and row["agent_type"] in ("memgpt_agent", "memgpt_v2_agent"),
+            use_assistant_message=turn.use_assistant_message, assistant_tool_name=turn.assistant_tool_name,
+            assistant_tool_kwarg=turn.assistant_tool_kwarg,
+            include_compaction_messages=turn.include_compaction_messages,
+        )
+        shown = views([m for m in found if m.id not in inputs], options, turn.include_types)
+        u = run.usage
+        error = None
+        if run.status == "failed":
+            detail = convert.struct_to_dict(run.metadata).get("error") or {}
+            error = messages_pb2.LettaMessage(message_type="error_message", run_id=run_id, error_type="run_failed",
+                                              message=str(detail.get("message") or "the run failed"))
+        return TurnResult(run_id, shown, run.stop_reason or run.status,
+                          Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens,
+                                total_tokens=u.total_tokens), u.step_count, error=error)
 
     async def stream(self, request: messages_pb2.SendMessageRequest) -> AsyncIterator[messages_pb2.LettaMessage]:
         """Events of one turn, each with the run id and a seq_id. Errors before
@@ -113,6 +150,17 @@ class Messages:
         background = request.background
         turn, started = await self._start(request, background=background)
         include_pings = request.include_pings
+        if started.duplicate:  # a retry: the original run's events
+            original = await self.runs.get(started.run_id)
+            if original.background:
+                async for event in self.runs.replay(started.run_id, include_pings=include_pings):
+                    yield event
+                return
+            result = await self._outcome(started.run_id, turn)
+            for seq, event in enumerate([*result.messages, *closing_events(result)], start=1):
+                event.seq_id = seq
+                yield event
+            return
         if background:
             self.runs.spawn(turn, started)
             async for event in self.runs.replay(turn.run_id, include_pings=include_pings):
@@ -144,6 +192,10 @@ class Messages:
                 yield numbered(queue.get_nowait())
             try:
                 result = task.result()
+            except Fenced as exc:  # another server took the agent over: this run wrote nothing more
+                for event in failure_events(turn.run_id, "run_fenced", str(exc)):
+                    yield numbered(event)
+                return
             except Exception as exc:  # noqa: BLE001 - reported in the stream
                 log.exception("turn failed mid-stream for %s", turn.agent_id)
                 for event in failure_events(turn.run_id, "internal_error", str(exc) or type(exc).__name__):
@@ -153,7 +205,9 @@ class Messages:
                 yield numbered(event)
         finally:
             if not task.done():
-                task.cancel()  # the client left: stop after the step in progress (its commit is shielded)
+                # The client left: the run is cancelled, its model call first
+                # (its input is stored already; see Runs.foreground).
+                self.runs.abandon(turn, task)
 
     async def list(self, request: messages_pb2.ListMessagesRequest) -> list[messages_pb2.LettaMessage]:
         validate.required("agent_id", request.agent_id)

@@ -161,6 +161,19 @@ def for_engine(engine: AsyncEngine) -> Passages:
     return Passages(engine, catalog, Embeddings(catalog))
 
 
+@dataclass
+class PreparedPassage:
+    """A passage embedded and ready to insert."""
+
+    row: dict[str, Any]
+    config: models_pb2.EmbeddingConfig | None
+    no_vector: str | None  # why it has no vector, if it has none
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+
 class Passages:
     def __init__(self, engine: AsyncEngine, catalog: Catalog, embeddings: Embeddings):
         self.engine = engine
@@ -233,26 +246,41 @@ class Passages:
                                                                        models_pb2.EmbeddingConfig | None]:
         """Stores one passage. Returns (rows, why it has no vector or None, the
         config it was embedded with)."""
+        prepared = await self.prepare(agent_id, text, tags=tags, created_at=created_at, metadata=metadata)
+        async with transaction(self.engine) as conn:
+            rows = await self.write(conn, prepared)
+        self.written(prepared)
+        return rows, prepared.no_vector, prepared.config
+
+    async def prepare(self, agent_id: str, text: str, *, tags: Sequence[str] = (), created_at: datetime | None = None,
+                      metadata: dict[str, Any] | None = None) -> PreparedPassage:
+        """Embeds a passage to be stored by `write`, in a transaction of the
+        caller's (the agent loop writes it with the step that made it)."""
         async with self.engine.connect() as conn:
             config = config_of(await self._agent(conn, agent_id))
         vectors, reason = await self._embed(config, [text])
         vector = vectors[0] if vectors else None
-        async with transaction(self.engine) as conn:
-            # Hold the agent's embedding model still while the passage goes in;
-            # UpdateAgent takes the row lock before it checks for passages.
-            now_config = config_of(await self._agent(conn, agent_id, share_lock=True))
-            if not same_space(now_config, config):
-                raise FailedPrecondition("embedding: the agent's embedding model changed while the passage was "
-                                         "being embedded; store it again")
-            rows = await store.insert_many(conn, [{
-                "id": new_id("passage"), "agent_id": agent_id, "text": text, "tags": list(tags),
-                "metadata": metadata or {}, "embedding": vector,
-                "embedding_dim": len(vector) if vector is not None else None,
-                "embedding_handle": handle_of(config) if vector is not None and config is not None else None,
-                **({"created_at": created_at} if created_at else {}),
-            }])
-        self._ensure_index_soon(len(vector) if vector is not None else None)
-        return rows, reason, config
+        row = {
+            "id": new_id("passage"), "agent_id": agent_id, "text": text, "tags": list(tags),
+            "metadata": metadata or {}, "embedding": vector,
+            "embedding_dim": len(vector) if vector is not None else None,
+            "embedding_handle": handle_of(config) if vector is not None and config is not None else None,
+            **({"created_at": created_at} if created_at else {}),
+        }
+        return PreparedPassage(row=row, config=config, no_vector=reason)
+
+    async def write(self, conn: AsyncConnection, prepared: PreparedPassage) -> list[store.PassageRow]:
+        # Hold the agent's embedding model still while the passage goes in;
+        # UpdateAgent takes the row lock before it checks for passages.
+        now_config = config_of(await self._agent(conn, prepared.row["agent_id"], share_lock=True))
+        if not same_space(now_config, prepared.config):
+            raise FailedPrecondition("embedding: the agent's embedding model changed while the passage was "
+                                     "being embedded; store it again")
+        return await store.insert_many(conn, [prepared.row])
+
+    def written(self, prepared: PreparedPassage) -> None:
+        """After the write committed."""
+        self._ensure_index_soon(prepared.row["embedding_dim"])
 
     async def create(self, request: passages_pb2.CreatePassageRequest) -> list[passages_pb2.Passage]:
         text = clean_text("text", request.text)

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 from mnemo.v1 import messages_pb2, runs_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..errors import FailedPrecondition, MnemoError, NotFound
+from ..errors import AlreadyExists, FailedPrecondition, MnemoError, NotFound
 from ..ids import new_id
 from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult
 from ..providers.base import Usage
@@ -24,6 +25,7 @@ from ..storage import agents as agent_store
 from ..storage import runs as store
 from ..storage import turns
 from ..storage.paging import page_from
+from ..storage.turns import Fenced
 from . import validate
 from .db import get_or_not_found, transaction
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # Seconds of silence after which a stream that asked for pings gets one.
 PING_INTERVAL_S = float(os.environ.get("MNEMO_PING_INTERVAL_S") or 15.0)
 BUSY_POLICIES = ("queue", "reject")
+OTID_INDEX = "messages_agent_otid"
 Sink = Callable[[messages_pb2.LettaMessage], Awaitable[None]]
 
 
@@ -84,6 +87,8 @@ def ping(run_id: str, seq: int | None = None) -> messages_pb2.LettaMessage:
 class Started:
     run_id: str
     queued: bool
+    # A retry: an input's otid was stored already, by run `run_id`; nothing new started.
+    duplicate: bool = False
 
 
 class Runs:
@@ -95,19 +100,47 @@ class Runs:
     # -- starting and executing --------------------------------------------------
 
     async def start(self, turn: TurnRequest, *, background: bool, if_busy: str, config: dict) -> Started:
-        """Records the run and takes the agent, or queues, or refuses."""
+        """Records the run with its input messages and takes the agent, or
+        queues, or refuses. The input is committed here, before anything else
+        happens (see docs/architecture.md, "Durability"). A request whose input
+        carries an otid the agent has stored already is a retry: it starts
+        nothing and names the original run."""
         validate.one_of("if_busy", if_busy, BUSY_POLICIES)
-        async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
-            row = await turns.start(
-                conn, agent_id=turn.agent_id, run_id=turn.run_id, background=background, request=config,
-                owner=self.coordinator.server_id, stale_s=self.coordinator.stale_s,
-                reject_if_busy=if_busy == "reject",
-            )
+        for message in turn.inputs:
+            message.run_id = turn.run_id  # kept with the run that took it, whatever becomes of the run
+            message.step_id = turn.first_step_id
+        self.coordinator.local_runs.add(turn.run_id)  # before it can hold the agent (orphan recovery)
+        try:
+            for attempt in (1, 2):
+                try:
+                    async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
+                        row = await turns.start(
+                            conn, agent_id=turn.agent_id, run_id=turn.run_id, background=background,
+                            request=config, owner=self.coordinator.server_id, stale_s=self.coordinator.stale_s,
+                            reject_if_busy=if_busy == "reject", inputs=turn.inputs,
+                        )
+                    break
+                except asyncpg.UniqueViolationError as exc:
+                    # The same otid sent twice at once: the other request stored it first.
+                    if attempt == 2 or exc.constraint_name != OTID_INDEX:
+                        raise
+        except BaseException:
+            self.coordinator.local_runs.discard(turn.run_id)
+            raise
         if row.free is None:
+            self.coordinator.local_runs.discard(turn.run_id)
             raise NotFound("agent", turn.agent_id)
+        if row.duplicate:
+            self.coordinator.local_runs.discard(turn.run_id)
+            if row.duplicate_of is None:
+                raise AlreadyExists("messages[].otid: a message with this otid is stored already (with no run)")
+            return Started(row.duplicate_of, queued=False, duplicate=True)
         if row.status is None:
+            self.coordinator.local_runs.discard(turn.run_id)
             raise Busy(f"agent '{turn.agent_id}' is busy with run '{row.busy_with}'; retry later, or send with "
                        "if_busy='queue' to wait for it")
+        turn.inputs_stored = True
+        turn.inputs_queued = row.status == "created"
         turn.state = row.state  # read with the claim; None when queued
         return Started(turn.run_id, queued=row.status == "created")
 
@@ -121,11 +154,40 @@ class Runs:
                 turn.cancel = cancel
                 return await self.loop.run(turn, sink)
         except asyncio.CancelledError:
-            await asyncio.shield(self._end(turn, "cancelled", "cancelled", "the client went away"))
+            await asyncio.shield(self._end(turn, "cancelled", "cancelled",
+                                           turn.cancel_reason or "the server is shutting down"))
+            raise
+        except Fenced as exc:
+            log.warning("%s", exc)
+            await asyncio.shield(self._end(turn, "failed", "error", str(exc)))
             raise
         except Exception as exc:
             await asyncio.shield(self._end(turn, "failed", "error", str(exc) or type(exc).__name__))
             raise
+        finally:
+            self.coordinator.local_runs.discard(turn.run_id)
+
+    async def foreground(self, turn: TurnRequest, started: Started, sink: Sink | None = None) -> TurnResult:
+        """Runs a foreground turn for a caller that waits for it. If the caller
+        goes away (its RPC is cancelled: the client disconnected), the run is
+        cancelled like a cancel request would: the model call in flight is
+        cancelled at once, the run ends `cancelled`, its input stays."""
+        task = asyncio.create_task(self.execute(turn, started, sink))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():
+                self.abandon(turn, task)
+            raise
+
+    def abandon(self, turn: TurnRequest, task: asyncio.Task) -> None:
+        """The client of a foreground run left: cancel the run (see `foreground`)."""
+        turn.cancel_reason = "the client went away"
+        if turn.cancel is not None:
+            turn.cancel.set()  # the loop cancels the provider request and commits the cancel
+            self.coordinator.adopt(task)
+        else:
+            task.cancel()  # still queued: nothing to stop but the wait
 
     async def _end(self, turn: TurnRequest, status: str, stop_reason: str, error: str) -> None:
         try:
@@ -157,6 +219,9 @@ class Runs:
                 for event in failure_events(turn.run_id, "stream_task_cancelled", "the server is shutting down"):
                     await sink(event)
                 raise
+            except Fenced as exc:  # another server took the agent over
+                for event in failure_events(turn.run_id, "run_fenced", str(exc)):
+                    await sink(event)
             except Exception as exc:  # noqa: BLE001 - recorded for readers
                 log.exception("background run %s failed", turn.run_id)
                 for event in failure_events(turn.run_id, "internal_error", str(exc) or type(exc).__name__):
@@ -196,9 +261,14 @@ class Runs:
                     continue
                 now = asyncio.get_running_loop().time()
                 if state is not None and state[0] in store.TERMINAL and now - idle_since > 2.0:
-                    # Ended without its closing events (its server died): say so.
+                    # Ended without its closing events (its server died): say so, and why.
+                    async with self.engine.connect() as conn:
+                        ended = await store.get(conn, run_id)
+                    why = ""
+                    if ended is not None and "error" in ended.metadata:
+                        why = f": {ended.metadata['error']['message']}"
                     for event in failure_events(run_id, "stream_incomplete", f"run '{run_id}' ended ({state[0]}) "
-                                                "without finishing its stream"):
+                                                f"without finishing its stream{why}"):
                         yield event
                     return
                 timeout = PING_INTERVAL_S if include_pings else 1.0

@@ -49,7 +49,7 @@ from .compaction import CompactionError, Compactor
 from .inputs import Answers
 from .memory_edits import MEMORY_TOOLS, BlockState, MemoryEditError, dispatch
 from .rules import ToolRulesSolver
-from .tool_exec import EXECUTORS, ToolContext, ToolFailure
+from .tool_exec import EXECUTORS, StepWrite, ToolContext, ToolFailure
 from .views import SEND_MESSAGE, ViewOptions, otid, views
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class TurnRequest:
     run_id: str = field(default_factory=lambda: new_id("run"))
     # Set by the run's coordinator when the run is cancelled.
     cancel: asyncio.Event | None = None
+    # Why, when it was not a cancel request (e.g. "the client went away").
+    cancel_reason: str | None = None
     # Whether this turn's last commit also ends its run and releases the agent.
     owns_run: bool = True
     # The answer to a pending approval request, if this request is one.
@@ -88,6 +90,14 @@ class TurnRequest:
     client_tools: list[turns.ToolInfo] = field(default_factory=list)
     # The agent's state, when it was read together with taking the agent.
     state: turns.TurnState | None = None
+    # Whether `inputs` were stored with the run's start (core.runs); the first
+    # step commit writes them again, in their processing order.
+    inputs_stored: bool = False
+    # Whether the run waited in the agent's queue (its stored inputs then move
+    # to where the run is processed, see storage/turns.py _COMMIT).
+    inputs_queued: bool = False
+    # The id of the turn's first step, which the stored input carries.
+    first_step_id: str = field(default_factory=lambda: new_id("step"))
 
 
 @dataclass
@@ -109,6 +119,7 @@ class _Step:
     assistant: Message | None = None
     tool_messages: list[Message] = field(default_factory=list)
     edited_blocks: dict[str, BlockState] = field(default_factory=dict)
+    writes: list[StepWrite] = field(default_factory=list)  # tools' side effects, committed with the step
     tool_ms: float = 0.0
 
 
@@ -137,6 +148,7 @@ class _Turn:
         self.context_tokens = 0
         self.started = time.monotonic()
         self.first_event_ms: float | None = None
+        self.stored_inputs = {m.id for m in request.inputs} if request.inputs_stored else set()
 
     # -- setup ----------------------------------------------------------------
 
@@ -317,7 +329,8 @@ class _Turn:
         stop_reason: str | None = None
         error_view = None
         for step_index in range(self.request.max_steps):
-            step = _Step(id=new_id("step"))
+            # The first step's id was given to the input stored with the run's start.
+            step = _Step(id=self.request.first_step_id if step_index == 0 else new_id("step"))
             for m in pending_inputs:
                 m.step_id = step.id
             if step_index == 0 and pending_approval is not None:
@@ -349,7 +362,9 @@ class _Turn:
             except _Cancelled:
                 stop_reason = "cancelled"
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
-                                           "cancelled while waiting for the model", status="cancelled")
+                                           f"cancelled while waiting for the model"
+                                           f"{': ' + self.request.cancel_reason if self.request.cancel_reason else ''}",
+                                           status="cancelled")
                 break
             except LLMError as exc:
                 log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)
@@ -390,6 +405,9 @@ class _Turn:
         cancelled = asyncio.ensure_future(self.request.cancel.wait())
         try:
             await asyncio.wait({answer, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            answer.cancel()  # the provider request ends with us; it must not run on (and be billed)
+            raise
         finally:
             cancelled.cancel()
         if not answer.done():
@@ -595,7 +613,11 @@ class _Turn:
                 return "success", output, [], []
             run = EXECUTORS.get(name)
             if run is not None:
-                return "success", await run(self.tool_context, args), [], []
+                try:
+                    return "success", await run(self.tool_context, args), [], []
+                finally:
+                    step.writes.extend(self.tool_context.writes)
+                    self.tool_context.writes.clear()
             if self.tools[name].tool_type == "custom":
                 # In a separate, sandboxed process (see sandbox/).
                 return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box)
@@ -658,7 +680,8 @@ class _Turn:
     async def _write(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                      step_row: dict[str, Any], stop_reason: str | None) -> None:
         to_insert = list(messages)
-        if new_system and system is not None:
+        first_system = new_system and system is not None
+        if first_system:
             to_insert.insert(0, system)
             system = None
         known = {m.id for m in self.in_context}
@@ -667,13 +690,24 @@ class _Turn:
         final = self._final_values(stop_reason) if stop_reason is not None else None
         if final is not None and self.state.agent.get("message_buffer_autoclear"):
             in_context_ids = in_context_ids[:1]
+        stored = [m.id for m in to_insert if m.id in self.stored_inputs]
+        # Written again, to move to where they are processed: after the runs
+        # they waited for, and after the agent's first system message.
+        if self.request.inputs_queued or first_system:
+            adopted, kept = stored, []
+        else:  # in place already, with the first step's id
+            adopted, kept = [], stored
+            to_insert = [m for m in to_insert if m.id not in self.stored_inputs]
         write = dict(agent_id=self.request.agent_id, run_id=self.request.run_id, new_messages=to_insert,
-                     step=step_row, message_ids=in_context_ids, system_update=system, final=final)
-        if not step.edited_blocks:
+                     step=step_row, message_ids=in_context_ids, system_update=system, final=final,
+                     adopted_ids=adopted, kept=len(kept))
+        if not step.edited_blocks and not step.writes:
             async with self.loop.driver.acquire() as conn:  # one statement: its own transaction
                 await turns.commit_step(conn, **write)
         else:
             async with transaction(self.loop.engine) as conn:
+                for side_effect in step.writes:
+                    await side_effect.write(conn)
                 for label, block in step.edited_blocks.items():
                     current = await block_store.get(conn, block.id, for_update=True)
                     if current is None:
@@ -683,8 +717,12 @@ class _Turn:
                     except MnemoError as exc:  # validated already; a concurrent change may conflict
                         log.warning("block %s edit by %s not saved: %s", label, self.request.agent_id, exc)
                 await turns.commit_step(await turns.driver_of(conn), **write)
+        for side_effect in step.writes:
+            if side_effect.after is not None:
+                side_effect.after()
         self.in_context = in_context
-        self.message_count += len(to_insert)
+        self.message_count += len(to_insert) + len(kept)
+        self.stored_inputs.difference_update(stored)
 
     async def _commit(self, step: _Step, messages: list[Message], system: Message | None, new_system: bool,
                       response: LLMResponse, llm_ms: float, stop_reason: str | None) -> None:

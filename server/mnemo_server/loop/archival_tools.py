@@ -15,7 +15,7 @@ from ..core import passages as archival
 from ..errors import MnemoError
 from ..storage.convert import unique
 from ..storage.search import RRF_K
-from .tool_exec import ToolContext, ToolFailure, executor
+from .tool_exec import StepWrite, ToolContext, ToolFailure, executor
 
 ARCHIVAL_TOOLS = ("archival_memory_insert", "archival_memory_search")
 DEFAULT_TOP_K = 10
@@ -41,12 +41,21 @@ async def archival_memory_insert(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolFailure(f"content is {len(content)} characters long; at most {archival.MAX_TEXT_CHARS}. "
                           "Split it into several passages.")
     tags = _tags(args)
+    passages = archival.for_engine(ctx.engine)
     try:
-        rows, no_vector, _ = await archival.for_engine(ctx.engine).insert(ctx.agent_id, content, tags=tags)
+        prepared = await passages.prepare(ctx.agent_id, content, tags=tags)
     except MnemoError as exc:
         raise ToolFailure(f"could not save to archival memory: {exc.message}") from None
+
+    async def write(conn) -> None:
+        await passages.write(conn, prepared)
+
+    # Stored with the step's commit, in its transaction: a step that is not
+    # saved (cancelled, crashed, fenced) saves no passage either.
+    ctx.writes.append(StepWrite(write, after=lambda: passages.written(prepared)))
     ctx.notes["archival_changed"] = True
-    message = f"Saved to archival memory (id {rows[0].id}"
+    no_vector = prepared.no_vector
+    message = f"Saved to archival memory (id {prepared.id}"
     message += f", tags: {', '.join(tags)})." if tags else ")."
     if no_vector:
         message += f" It has no embedding ({no_vector}), so archival_memory_search finds it by its words only."

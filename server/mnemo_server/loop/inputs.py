@@ -13,8 +13,10 @@ from ..errors import InvalidArgument
 from ..ids import new_id
 from ..storage import convert
 from ..storage.messages import Message
+from .views import otid
 
 ROLES = ("user", "system", "assistant")
+MAX_OTID_CHARS = 200
 MAX_STEPS_LIMIT = 1000
 
 
@@ -121,9 +123,11 @@ def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Mess
         raise InvalidArgument("input", "give either `messages` or `input`, not both")
     now = datetime.now(UTC)
     out: list[Message] = []
+    seen: set[str | None] = set()
     if request.HasField("input"):
         out.append(Message(id=new_id("message"), agent_id=request.agent_id, role="user",
                            content=_parts("input", request.input), created_at=now))
+        out[-1].otid = otid(out[-1].id, 0)
     for i, item in enumerate(request.messages):
         where = f"messages[{i}]"
         kind = item.type if item.HasField("type") else "message"
@@ -134,10 +138,21 @@ def messages_from_request(request: messages_pb2.SendMessageRequest) -> list[Mess
         role = item.role if item.HasField("role") else "user"
         if role not in ROLES:
             raise InvalidArgument(f"{where}.role", f"must be one of {', '.join(ROLES)}; got '{role}'")
+        message_id = new_id("message")
+        if item.HasField("otid") and not item.otid.strip():
+            raise InvalidArgument(f"{where}.otid", "must not be empty (leave it out to have one generated)")
+        if item.HasField("otid") and len(item.otid) > MAX_OTID_CHARS:
+            raise InvalidArgument(f"{where}.otid", f"must be at most {MAX_OTID_CHARS} characters")
+        client_otid = item.otid if item.HasField("otid") else None
+        if client_otid is not None and client_otid in seen:
+            raise InvalidArgument(f"{where}.otid", f"'{client_otid}' is given to two messages of this request")
+        seen.add(client_otid)
         out.append(Message(
-            id=new_id("message"), agent_id=request.agent_id, role=role,
+            id=message_id, agent_id=request.agent_id, role=role,
             content=_message_content(where, item), created_at=now,
-            name=item.name if item.HasField("name") else None, otid=item.otid if item.HasField("otid") else None,
+            name=item.name if item.HasField("name") else None,
+            # The otid makes a retry recognisable: one per agent (see core.runs).
+            otid=client_otid or otid(message_id, 0),
             sender_id=item.sender_id if item.HasField("sender_id") else None,
         ))
     if not out and answers_from_request(request) is None:

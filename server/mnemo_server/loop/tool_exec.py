@@ -32,6 +32,17 @@ class ToolContext:
     # system message must be rebuilt after an archival insert).
     notes: dict[str, Any] = field(default_factory=dict)
     services: Any = None
+    # Side effects of built-in tools, written in the transaction of the step
+    # that called them (never before it: a step that is not saved leaves none).
+    writes: list[StepWrite] = field(default_factory=list)
+
+
+@dataclass
+class StepWrite:
+    """A database write a tool defers to its step's commit."""
+
+    write: Callable[[Any], Awaitable[None]]  # gets the step's SQLAlchemy connection
+    after: Callable[[], None] | None = None  # once the step committed
 
 
 Executor = Callable[[ToolContext, dict[str, Any]], Awaitable[str]]

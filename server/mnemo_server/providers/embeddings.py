@@ -9,6 +9,9 @@ EmbeddingConfig names:
   text-embedding-3 (and later) models, so a config asking for 512 dimensions
   gets 512; other servers return their model's own size. Either way the vector
   is stored at the size it came back with.
+- endpoint type "google_ai": Gemini's embedding models through the
+  `google-genai` SDK's `embed_content` (batchEmbedContents), asking for the
+  config's `embedding_dim` as `output_dimensionality`.
 - handle "mnemo/…" (endpoint type "hugging-face"; "mnemo" in configurations stored
   before it took Letta's vocabulary): the local model (local_embeddings.py), when installed.
 
@@ -80,6 +83,37 @@ class OpenAIEmbedder:
         await self._sdk.close()
 
 
+class GeminiEmbedder:
+    """Gemini's embedding models (provider type google_ai)."""
+
+    max_batch = 100  # batchEmbedContents' limit on requests per call
+
+    def __init__(self, *, api_key: str, base_url: str, provider: str, timeout: float = 60.0):
+        from .gemini import gemini_sdk
+
+        self.provider = provider
+        self._sdk = gemini_sdk(api_key, base_url, timeout)
+
+    async def embed(self, model: str, texts: list[str], dimensions: int | None) -> list[list[float]]:
+        from .gemini import map_gemini_error, transport_error
+
+        config = {"output_dimensionality": dimensions} if dimensions else None
+        try:
+            response = await self._sdk.aio.models.embed_content(model=model, contents=texts, config=config)
+        except Exception as exc:  # noqa: BLE001 - SDK and transport errors, mapped
+            mapped = map_gemini_error(exc) or transport_error(exc, self.provider)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        vectors = [list(e.values or []) for e in response.embeddings or []]
+        if len(vectors) != len(texts):
+            raise LLMError("server", f"asked for {len(texts)} embeddings, got {len(vectors)}", provider=self.provider)
+        return vectors
+
+    async def aclose(self) -> None:
+        await self._sdk.aio.aclose()
+
+
 class LocalEmbedder:
     """The in-process model; runs in a worker thread."""
 
@@ -99,7 +133,7 @@ class LocalEmbedder:
         return None
 
 
-Embedder = OpenAIEmbedder | LocalEmbedder
+Embedder = OpenAIEmbedder | GeminiEmbedder | LocalEmbedder
 
 
 class Embeddings:
@@ -111,7 +145,7 @@ class Embeddings:
         self._providers: dict[str, Provider] = catalog.providers
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._clients: dict[tuple[str, str, str], OpenAIEmbedder] = {}
+        self._clients: dict[tuple[str, str, str], OpenAIEmbedder | GeminiEmbedder] = {}
         self._local: LocalEmbedder | None = None
 
     def embedder_for(self, config: models_pb2.EmbeddingConfig) -> Embedder:
@@ -126,7 +160,7 @@ class Embeddings:
             if self._local is None:
                 self._local = LocalEmbedder()
             return self._local
-        if etype != "openai" and etype not in OPENAI_COMPATIBLE:
+        if etype != "openai" and etype != "google_ai" and etype not in OPENAI_COMPATIBLE:
             raise EmbeddingUnavailable(f"{handle_of(config)}: unsupported embedding endpoint type '{etype}'")
         provider_name = config.handle.partition("/")[0] if config.handle else etype
         provider = self._providers.get(provider_name) or self._providers.get(etype)
@@ -141,13 +175,18 @@ class Embeddings:
                 f"{handle_of(config)}: embedding_endpoint '{config.embedding_endpoint}' is not the URL of provider "
                 f"'{provider.name}' ({own_url}); its key is only sent there")
         if not api_key:
+            if etype == "google_ai":
+                raise EmbeddingUnavailable(f"{handle_of(config)} needs GEMINI_API_KEY")
             if etype == "openai" and base_url == DEFAULT_BASE_URL["openai"].rstrip("/"):
                 raise EmbeddingUnavailable(f"{handle_of(config)} needs {_KEY_HINT}")
             api_key = NO_KEY
         key = (etype, base_url, api_key)
         client = self._clients.get(key)
         if client is None:
-            client = OpenAIEmbedder(api_key=api_key, base_url=base_url, provider=provider_name)
+            if etype == "google_ai":
+                client = GeminiEmbedder(api_key=api_key, base_url=base_url, provider=provider_name)
+            else:
+                client = OpenAIEmbedder(api_key=api_key, base_url=base_url, provider=provider_name)
             self._clients[key] = client
         return client
 
@@ -163,6 +202,8 @@ class Embeddings:
 
     @staticmethod
     def _dimensions(config: models_pb2.EmbeddingConfig) -> int | None:
+        if config.embedding_endpoint_type == "google_ai":
+            return config.embedding_dim or None
         if config.embedding_endpoint_type != "openai" or not config.embedding_dim:
             return None
         if config.embedding_model.startswith(_FIXED_DIMENSION_MODELS):
@@ -175,7 +216,7 @@ class Embeddings:
         if not texts:
             return []
         embedder = self.embedder_for(config)
-        size = min(max(config.batch_size or DEFAULT_BATCH_SIZE, 1), MAX_BATCH_SIZE)
+        size = min(max(config.batch_size or DEFAULT_BATCH_SIZE, 1), getattr(embedder, "max_batch", MAX_BATCH_SIZE))
         inputs = [(t or " ")[:MAX_INPUT_CHARS] for t in texts]  # OpenAI rejects empty strings
         batches = [inputs[i:i + size] for i in range(0, len(inputs), size)]
         dimensions = self._dimensions(config)

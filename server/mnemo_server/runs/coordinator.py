@@ -4,7 +4,11 @@ agent is released, a run is cancelled or a background run logs events.
 
 Timing: a server heartbeats every `stale_s / 5` seconds; one silent for
 `stale_s` (default 15 s) is dead, its runs are failed by the next sweep of any
-server, and its agents accept new runs at once.
+server, and its agents accept new runs at once. The heartbeat commits on its
+own, before the sweep. Each beat also ends this server's orphans: runs it
+holds an agent for but no longer runs (their last commit and their end both
+failed). A server that was only slow (paused past `stale_s`) finds its runs'
+step commits fenced (storage/turns.py) once another server took the agent.
 """
 from __future__ import annotations
 
@@ -45,6 +49,9 @@ class RunCoordinator:
         self._event_waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self.cancel_events: dict[str, asyncio.Event] = {}
         self.background: set[asyncio.Task] = set()
+        # Runs this process is starting or running; an agent this server holds
+        # for a run not in here is an orphan (see recover_orphans).
+        self.local_runs: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -82,11 +89,15 @@ class RunCoordinator:
         while True:
             await asyncio.sleep(interval)
             try:
+                # The heartbeat commits on its own: a slow or failing sweep must
+                # not make this server look dead to the others.
                 async with transaction(self.engine) as conn:
                     await store.heartbeat(conn, self.server_id, {})
+                async with transaction(self.engine) as conn:
                     dead = await store.sweep(conn, stale_s=self.stale_s, retention_hours=self.retention_hours)
                 for run_id, agent_id in dead:
                     log.warning("run %s of agent %s failed: its server stopped", run_id, agent_id)
+                await self.recover_orphans()
                 await self._check_cancels()
                 if self._listener is None or self._listener.is_closed():
                     await self._listen()
@@ -95,6 +106,21 @@ class RunCoordinator:
                 raise
             except Exception:  # noqa: BLE001 - keep beating through transient errors
                 log.exception("heartbeat failed")
+
+    async def recover_orphans(self) -> None:
+        """Ends the runs this server holds an agent for but no longer runs
+        (their last commit and their end both failed, e.g. while the database
+        restarted): without this, the agent would wait for them forever."""
+        async with transaction(self.engine) as conn:
+            held = await store.held_by(conn, self.server_id)
+            # Checked after the rows are locked: a run is in local_runs before
+            # it can take an agent and leaves it only after its end.
+            orphans = [(run_id, agent_id) for run_id, agent_id in held if run_id not in self.local_runs]
+            for run_id, agent_id in orphans:
+                await store.finish(conn, run_id=run_id, agent_id=agent_id, status="failed", stop_reason="error",
+                                   error="the run's server lost track of it (its last commit failed)")
+        for run_id, agent_id in orphans:
+            log.warning("run %s of agent %s failed: no task of this server runs it", run_id, agent_id)
 
     async def _check_cancels(self) -> None:
         """Backs up NOTIFY: a missed cancel is still seen within one beat."""
@@ -174,7 +200,12 @@ class RunCoordinator:
 
     def spawn(self, coro) -> asyncio.Task:
         """Runs a background run; it outlives the request that started it."""
-        task = asyncio.create_task(coro)
+        return self.adopt(asyncio.create_task(coro))
+
+    def adopt(self, task: asyncio.Task) -> asyncio.Task:
+        """Keeps a task that outlives its request (a background run, or a
+        foreground run winding down after its client left) until it ends;
+        shutdown cancels it."""
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return task

@@ -18,6 +18,7 @@ from ..storage import runs as store
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.01
+CLOSE_ATTEMPTS = 6  # about 10 s of retries for the last events of a run
 
 
 class EventLogWriter:
@@ -34,10 +35,14 @@ class EventLogWriter:
         self._wake.set()
 
     async def _flush(self) -> None:
+        """Writes what is pending. A batch leaves `_pending` only once written:
+        a failed write is retried by the next flush (and writing twice is
+        harmless: events are keyed by (run, seq))."""
         while self._pending:
-            batch, self._pending = self._pending, []
+            batch = self._pending[:]
             async with transaction(self.engine) as conn:
                 await store.append_events(conn, self.run_id, batch)
+            del self._pending[:len(batch)]
 
     async def _flusher(self) -> None:
         while not self._closed:
@@ -54,4 +59,13 @@ class EventLogWriter:
         self._wake.set()
         with contextlib.suppress(Exception):
             await self._task
-        await self._flush()
+        for attempt in range(CLOSE_ATTEMPTS):
+            try:
+                await self._flush()
+                return
+            except Exception:  # noqa: BLE001 - e.g. the database is restarting: try again
+                if attempt == CLOSE_ATTEMPTS - 1:
+                    log.exception("the last %d events of run %s could not be written; a resumed stream "
+                                  "reports the run's end without them", len(self._pending), self.run_id)
+                    return
+                await asyncio.sleep(min(5.0, 0.25 * 2 ** attempt))

@@ -16,6 +16,7 @@ from typing import Any
 
 from mnemo.v1 import messages_pb2, runs_pb2
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import convert
@@ -151,6 +152,19 @@ async def sweep(conn: AsyncConnection, *, stale_s: float, retention_hours: float
     return [(r.id, r.agent_id) for r in dead]
 
 
+async def held_by(conn: AsyncConnection, server_id: str) -> list[tuple[str, str]]:
+    """(run, agent) pairs of the agents this server holds, locked until the
+    transaction ends (so none of these runs can end or start meanwhile). Found
+    through the live runs (index runs_active): an index on agents.active_owner
+    would make every claim and release of an agent a non-HOT update."""
+    rows = (await conn.execute(text("""
+        SELECT a.active_run_id, a.id FROM runs r JOIN agents a ON a.id = r.agent_id AND a.active_run_id = r.id
+        WHERE r.status IN ('created', 'running') AND r.owner = :owner AND a.active_owner = :owner
+        FOR UPDATE OF a
+    """), {"owner": server_id})).all()
+    return [(r[0], r[1]) for r in rows]
+
+
 async def forget_server(conn: AsyncConnection, server_id: str) -> None:
     await conn.execute(text("DELETE FROM servers WHERE id = :id"), {"id": server_id})
 
@@ -159,7 +173,8 @@ async def forget_server(conn: AsyncConnection, server_id: str) -> None:
 
 async def append_events(conn: AsyncConnection, run_id: str, events: Sequence[tuple[int, bytes]]) -> None:
     if events:
-        await conn.execute(run_events.insert(), [{"run_id": run_id, "seq": s, "event": e} for s, e in events])
+        await conn.execute(pg_insert(run_events).on_conflict_do_nothing(),
+                           [{"run_id": run_id, "seq": s, "event": e} for s, e in events])
         await conn.execute(text("SELECT pg_notify(:c, :r)"), {"c": RUN_EVENTS_CHANNEL, "r": run_id})
 
 

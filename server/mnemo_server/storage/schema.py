@@ -210,7 +210,8 @@ identity_blocks = Table(
 )
 
 # Every message ever exchanged (recall memory). `seq` is a global, monotonic
-# order; `text` is the plain text used for search.
+# order (an input stored with its run gets a new seq when the run processes it,
+# so history is in processing order); `text` is the plain text used for search.
 messages = Table(
     "messages",
     metadata,
@@ -234,6 +235,9 @@ messages = Table(
     Index("messages_seq", "seq", unique=True),
     Index("messages_agent_seq", "agent_id", "seq"),
     Index("messages_run_id", "run_id"),
+    # One message per otid and agent: a retried send is recognised (core/runs.py).
+    # (Partial: the agent's own messages have none, and need no index entry.)
+    Index("messages_agent_otid", "agent_id", "otid", unique=True, postgresql_where=text("otid IS NOT NULL")),
     # Full-text search for conversation_search (storage/messages.py MESSAGE_TSV
     # is the same expression).
     Index("messages_text_fts", text("to_tsvector('english'::regconfig, left(text, 100000))"),

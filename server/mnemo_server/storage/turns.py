@@ -1,12 +1,13 @@
 """What one agent turn reads at its start and writes at the end of each step.
 
 The hot path of a turn is two statements:
-- `start`: insert the run, take the agent if it is free (see storage/runs.py)
-  and, when taken, read everything the turn needs (agent, blocks, tools,
-  in-context messages) as JSON, in one round trip;
+- `start`: insert the run and its input messages, take the agent if it is
+  free (see storage/runs.py) and, when taken, read everything the turn needs
+  (agent, blocks, tools, in-context messages) as JSON, in one round trip;
 - `commit_step`: write the step's messages and step row, update the agent's
   in-context list, and on the last step end the run and release the agent,
-  in one statement (one implicit transaction).
+  in one statement (one implicit transaction), fenced: only while the run
+  still holds the agent.
 A step with block edits commits in one explicit transaction instead, so block
 changes go through core.blocks.apply_changes. A failed or interrupted step
 writes nothing.
@@ -75,38 +76,78 @@ _STATE_COLUMNS = """
 
 _LOAD = f"SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1"
 
-# Insert run $2 for agent $1 and take the agent if it is free (see
-# runs.free_condition; any live queued run goes first). When taken, also read
-# the turn's state.
+# The columns of a stored message, as a JSON recordset (the rows of $n).
+_MESSAGE_RECORD = """
+    id text, agent_id text, role text, content jsonb, text text, name text, tool_calls jsonb, tool_call_id text,
+    tool_returns jsonb, step_id text, run_id text, otid text, sender_id text, model text, is_err boolean,
+    created_at timestamptz"""
+_MESSAGE_COLUMNS = """id, agent_id, role, content, text, name, tool_calls, tool_call_id, tool_returns, step_id,
+    run_id, otid, sender_id, model, is_err, created_at"""
+
+# Insert run $2 for agent $1 and its input messages ($8), and take the agent
+# if it is free (see runs.free_condition; any live queued run goes first).
+# When taken, also read the turn's state. The input is committed with the run,
+# whatever happens next; it enters the agent's context with the run's first
+# step commit. A request whose input carries an otid ($9) already stored for
+# the agent starts nothing: it is a retry of that message's run
+# (`duplicate_of`).
 _START = f"""
 WITH a AS (SELECT id, active_run_id, active_owner FROM agents WHERE id = $1 FOR UPDATE),
-free AS (SELECT {free_condition(run="$2", stale="$5", queued_before="9223372036854775807")} AS ok FROM a),
+dup AS (SELECT m.run_id FROM messages m WHERE m.agent_id = $1 AND m.otid = ANY($9::text[]) LIMIT 1),
+free AS (SELECT {free_condition(run="$2", stale="$5", queued_before="9223372036854775807")} AS ok,
+                EXISTS (SELECT 1 FROM dup) AS dup
+         FROM a),
 r AS (
     INSERT INTO runs (id, agent_id, status, background, request, owner, started_at)
     SELECT $2, $1, CASE WHEN free.ok THEN 'running' ELSE 'created' END, $3, $4::jsonb, $6,
            CASE WHEN free.ok THEN now() END
-    FROM free WHERE free.ok OR NOT $7
+    FROM free WHERE NOT free.dup AND (free.ok OR NOT $7)
     RETURNING status
 ),
-u AS (UPDATE agents SET active_run_id = $2, active_owner = $6 WHERE id = $1 AND (SELECT ok FROM free) RETURNING 1)
+i AS (
+    INSERT INTO messages ({_MESSAGE_COLUMNS})
+    SELECT {_MESSAGE_COLUMNS} FROM jsonb_to_recordset($8::jsonb) AS x({_MESSAGE_RECORD})
+    WHERE EXISTS (SELECT 1 FROM r)
+    RETURNING 1
+),
+u AS (UPDATE agents SET active_run_id = $2, active_owner = $6
+      WHERE id = $1 AND (SELECT ok AND NOT dup FROM free) RETURNING 1)
 SELECT (SELECT ok FROM free) AS free, (SELECT active_run_id FROM a) AS busy_with, (SELECT status FROM r) AS status,
+       (SELECT run_id FROM dup) AS duplicate_of, (SELECT dup FROM free) AS duplicate, (SELECT count(*) FROM i) AS kept,
        state.*
 FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (SELECT {_STATE_COLUMNS} FROM agents ag WHERE ag.id = $1 AND (SELECT ok FROM free)) AS state ON true
+LEFT JOIN LATERAL (SELECT {_STATE_COLUMNS} FROM agents ag
+                   WHERE ag.id = $1 AND (SELECT ok AND NOT dup FROM free)) AS state ON true
 """
 
 # One step's writes, and on the last step ($12) the end of the run and the
 # release of the agent: a single statement, so a single implicit transaction.
-_COMMIT = """
-WITH m AS (
-    INSERT INTO messages (id, agent_id, role, content, text, name, tool_calls, tool_call_id, tool_returns, step_id,
-                          run_id, otid, sender_id, model, is_err, created_at)
-    SELECT id, agent_id, role, content, text, name, tool_calls, tool_call_id, tool_returns, step_id, run_id, otid,
-           sender_id, model, is_err, created_at
-    FROM jsonb_to_recordset($1::jsonb) AS x(
-        id text, agent_id text, role text, content jsonb, text text, name text, tool_calls jsonb, tool_call_id text,
-        tool_returns jsonb, step_id text, run_id text, otid text, sender_id text, model text, is_err boolean,
-        created_at timestamptz)
+# Fenced: `held`, the update of the agent, applies only while run $11 still
+# holds agent $10, and every other write waits for it and depends on it; a run
+# that lost the agent (its server stalled past the stale threshold and another
+# took over) writes nothing, and `held` comes back 0. The input messages were
+# stored with the run's start (with the id of its first step); those of a run
+# that waited in the queue ($16) are written again, in order, with the step's
+# messages (`d` then `m`, which waits for `d`), so they get a new `seq`:
+# history shows them where they were processed, not where they waited.
+_COMMIT = f"""
+WITH held AS (
+    UPDATE agents SET
+        message_ids = $6::text[],
+        message_count = message_count + $7,
+        last_stop_reason = CASE WHEN $12 THEN $8 ELSE last_stop_reason END,
+        last_run_completion = CASE WHEN $12 THEN now() ELSE last_run_completion END,
+        last_run_duration_ms = CASE WHEN $12 THEN $9::integer ELSE last_run_duration_ms END,
+        active_run_id = CASE WHEN $12 THEN NULL ELSE active_run_id END,
+        active_owner = CASE WHEN $12 THEN NULL ELSE active_owner END
+    WHERE id = $10 AND active_run_id = $11
+    RETURNING 1
+),
+d AS (DELETE FROM messages WHERE id = ANY($16::text[]) AND EXISTS (SELECT 1 FROM held) RETURNING 1),
+m AS (
+    INSERT INTO messages ({_MESSAGE_COLUMNS})
+    SELECT {_MESSAGE_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x({_MESSAGE_RECORD})
+    WHERE EXISTS (SELECT 1 FROM held) AND (SELECT count(*) FROM d) >= 0
     RETURNING 1
 ),
 s AS (
@@ -121,24 +162,12 @@ s AS (
         model_handle text, context_window_limit integer, prompt_tokens integer, completion_tokens integer,
         total_tokens integer, cached_input_tokens integer, reasoning_tokens integer, llm_ms double precision,
         tool_ms double precision, step_ms double precision, error_type text, error_data jsonb)
-    WHERE $2::jsonb IS NOT NULL
+    WHERE $2::jsonb IS NOT NULL AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
 sys AS (
     UPDATE messages SET content = $3::jsonb, text = $4, created_at = now()
-    WHERE $5::text IS NOT NULL AND id = $5::text
-    RETURNING 1
-),
-a AS (
-    UPDATE agents SET
-        message_ids = $6::text[],
-        message_count = message_count + $7,
-        last_stop_reason = CASE WHEN $12 THEN $8 ELSE last_stop_reason END,
-        last_run_completion = CASE WHEN $12 THEN now() ELSE last_run_completion END,
-        last_run_duration_ms = CASE WHEN $12 THEN $9::integer ELSE last_run_duration_ms END,
-        active_run_id = CASE WHEN $12 AND active_run_id = $11 THEN NULL ELSE active_run_id END,
-        active_owner = CASE WHEN $12 AND active_run_id = $11 THEN NULL ELSE active_owner END
-    WHERE id = $10
+    WHERE $5::text IS NOT NULL AND id = $5::text AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
 r AS (
@@ -150,12 +179,22 @@ r AS (
         step_count = ($14::jsonb->>'step_count')::integer,
         ttft_ms = $15::double precision
     WHERE $12 AND $13::text IS NOT NULL AND id = $11 AND status NOT IN ('completed', 'failed', 'cancelled')
+          AND EXISTS (SELECT 1 FROM held)
     RETURNING 1
 ),
-n AS (SELECT pg_notify('mnemo_agent_free', $10) WHERE $12 AND $13::text IS NOT NULL)
-SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM s), (SELECT count(*) FROM sys), (SELECT count(*) FROM a),
-       (SELECT count(*) FROM r), (SELECT count(*) FROM n)
+n AS (SELECT pg_notify('mnemo_agent_free', $10) WHERE $12 AND $13::text IS NOT NULL AND EXISTS (SELECT 1 FROM held))
+SELECT (SELECT count(*) FROM held) AS held, (SELECT count(*) FROM m), (SELECT count(*) FROM s),
+       (SELECT count(*) FROM sys), (SELECT count(*) FROM r), (SELECT count(*) FROM n)
 """
+
+
+class Fenced(Exception):
+    """The run no longer holds its agent: its step was not written."""
+
+    def __init__(self, agent_id: str, run_id: str):
+        self.agent_id, self.run_id = agent_id, run_id
+        super().__init__(f"run '{run_id}' lost agent '{agent_id}' (its server stalled past the stale threshold and "
+                         "another server took the agent over); nothing of its step was saved")
 
 
 async def driver_of(conn: AsyncConnection) -> asyncpg.Connection:
@@ -203,16 +242,20 @@ async def load(conn: asyncpg.Connection, agent_id: str) -> TurnState | None:
 class Started:
     free: bool | None  # None: no such agent
     busy_with: str | None
-    status: str | None  # "running", "created", or None when refused
+    status: str | None  # "running", "created", or None when refused (or a retry)
     state: TurnState | None
+    duplicate: bool = False  # an input's otid is stored already: a retry of run `duplicate_of`
+    duplicate_of: str | None = None
 
 
 async def start(conn: asyncpg.Connection, *, agent_id: str, run_id: str, background: bool, request: dict[str, Any],
-                owner: str, stale_s: float, reject_if_busy: bool) -> Started:
+                owner: str, stale_s: float, reject_if_busy: bool, inputs: Sequence[Message] = ()) -> Started:
+    """Starts run `run_id` with its input messages in one statement (see _START)."""
     row = await conn.fetchrow(
-        _START, agent_id, run_id, background, json.dumps(request), stale_s, owner, reject_if_busy)
+        _START, agent_id, run_id, background, json.dumps(request), stale_s, owner, reject_if_busy,
+        json.dumps([_row_json(m) for m in inputs], ensure_ascii=False), [m.otid for m in inputs if m.otid])
     state = _state(row) if row["agent"] is not None else None
-    return Started(row["free"], row["busy_with"], row["status"], state)
+    return Started(row["free"], row["busy_with"], row["status"], state, bool(row["duplicate"]), row["duplicate_of"])
 
 
 def _row_json(m: Message) -> dict[str, Any]:
@@ -231,19 +274,25 @@ async def commit_step(
     message_ids: Sequence[str],
     system_update: Message | None = None,
     final: dict[str, Any] | None = None,
+    adopted_ids: Sequence[str] = (),
+    kept: int = 0,
 ) -> None:
     """Writes one step. `final` (stop_reason, run status, usage, ttft_ms,
-    duration_ms) ends the run and releases the agent in the same statement."""
+    duration_ms) ends the run and releases the agent in the same statement.
+    `adopted_ids`: those of `new_messages` stored with the run's start already
+    (written again, with a new seq); `kept`: how many inputs stored with the
+    run's start join the context where they are.
+    Raises Fenced, having written nothing, if the run no longer holds the agent."""
     final = final or {}
-    await conn.fetchrow(
+    row = await conn.fetchrow(
         _COMMIT,
-        json.dumps([_row_json(m) for m in new_messages], ensure_ascii=False),
+        json.dumps([_row_json(m) for m in new_messages], ensure_ascii=False),  # adopted ones included
         json.dumps(step) if step is not None else None,
         json.dumps(system_update.content, ensure_ascii=False) if system_update is not None else None,
         system_update.search_text() if system_update is not None else None,
         system_update.id if system_update is not None else None,
         list(message_ids),
-        len(new_messages),
+        len(new_messages) + kept,
         final.get("stop_reason"),
         final.get("duration_ms"),
         agent_id,
@@ -252,6 +301,7 @@ async def commit_step(
         final.get("status"),
         json.dumps(final.get("usage") or {}),
         final.get("ttft_ms"),
+        list(adopted_ids),
     )
-
-
+    if not row["held"]:
+        raise Fenced(agent_id, run_id)
