@@ -18,6 +18,7 @@ Outputs (never edit them by hand):
   clients/go/gen/                        protoc-gen-go messages and grpc-go stubs
   gateway/gen/mnemo.binpb                descriptor set for Envoy
   the clients' service tables            scripts/client_services.py
+  gateway/gen/openapi.json               the REST surface as OpenAPI 3.1 (scripts/openapi.py)
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import client_services  # noqa: E402
+import openapi  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = ROOT / "build" / "third_party" / "googleapis"
@@ -118,6 +120,13 @@ def breaking(buf: str, ref: str) -> int:
     return 0
 
 
+def _version() -> str:
+    for line in (ROOT / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise SystemExit("pyproject.toml has no version")
+
+
 def main() -> int:
     if "--breaking" in sys.argv[1:]:
         stage_google_api()
@@ -139,6 +148,11 @@ def main() -> int:
     (ROOT / "gateway" / "gen").mkdir(parents=True, exist_ok=True)
     run(buf, "build", "--exclude-source-info", "-o", "gateway/gen/mnemo.binpb")
     client_services.write_all(ROOT / "gateway" / "gen" / "mnemo.binpb")
+    # The OpenAPI document needs the comments: a descriptor set with source info, not committed.
+    with tempfile.TemporaryDirectory() as tmp:
+        described = Path(tmp) / "described.binpb"
+        run(buf, "build", "-o", str(described))
+        openapi.write(described, version=_version())
     return 0
 
 

@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 
-from tests.fakes.fake_llm import Error, Reply
+from tests.fakes.fake_llm import Error, Reply, ToolCall
 from tests.test_runs import new_agent, sse_events, wait_for
 from tests.util import uid
 
@@ -29,9 +29,10 @@ def only_run(http, agent):
     return runs[0]
 
 
-def open_and_leave(stack, path: str, body: dict, until) -> None:
+def open_and_leave(stack, path: str, body: dict, until, linger_s: float = 0.0) -> None:
     """Sends a request through the gateway on a raw connection and hangs up
-    once `until()` holds (e.g. the model has been asked), without reading."""
+    once `until()` holds (e.g. the model has been asked) and `linger_s` more
+    seconds passed, without reading."""
     data = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", stack.http_port), timeout=10)
     try:
@@ -39,6 +40,7 @@ def open_and_leave(stack, path: str, body: dict, until) -> None:
             f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
         wait_for(until, timeout=15)
+        time.sleep(linger_s)
     finally:
         sock.close()
 
@@ -79,6 +81,44 @@ def test_unary_client_leaving_while_the_model_thinks_keeps_the_input(stack, fake
     wait_for(lambda: request.disconnected, timeout=5)
     steps = http.get(f"/v1/runs/{run['id']}/steps").json()
     assert [(s["status"], s["stop_reason"]) for s in steps] == [("cancelled", "cancelled")]
+
+
+SLOW_TOOL = '''
+def slow_chore_{suffix}(seconds: int) -> str:
+    """Does a slow chore.
+
+    Args:
+        seconds: How long it takes.
+    """
+    import time
+    time.sleep(seconds)
+    return "chore done"
+'''
+
+
+def test_stream_client_leaving_mid_tool_keeps_the_step_and_stops_after_it(stack, fake_llm, http):
+    """A tool already running finishes and its step is saved; the run then
+    ends cancelled instead of asking the model again."""
+    suffix = uid()
+    tool = http.post("/v1/tools", json={"source_code": SLOW_TOOL.format(suffix=suffix)}).json()
+    model = f"m-{uid()}"
+    agent = http.post("/v1/agents", json={"model": f"openai/{model}", "include_base_tools": False,
+                                          "tool_ids": [tool["id"]]}).json()["id"]
+    fake_llm.script(Reply(tool_calls=[ToolCall(f"slow_chore_{suffix}", {"seconds": 3})]),
+                    Reply(text="never asked"), model=model)
+    open_and_leave(stack, f"/v1/agents/{agent}/messages/stream", {"input": "do the chore"},
+                   until=lambda: fake_llm.last_request(model=model) is not None, linger_s=1.0)
+    run = wait_for(lambda: (r := only_run(http, agent))["status"] not in ("created", "running") and r)
+    assert (run["status"], run["stop_reason"]) == ("cancelled", "cancelled")
+    kinds = [(h[0], h[2]) for h in history(http, agent)]
+    assert kinds == [("user_message", run["id"]), ("tool_call_message", run["id"]),
+                     ("tool_return_message", run["id"])]
+    returns = [m for m in http.get(f"/v1/agents/{agent}/messages").json()
+               if m["message_type"] == "tool_return_message"]
+    assert returns[0]["tool_return"] == "chore done"
+    assert len([r for r in fake_llm.requests if r.model == model]) == 1  # the model was not asked again
+    steps = http.get(f"/v1/runs/{run['id']}/steps").json()
+    assert [s["status"] for s in steps] == ["success", "cancelled"]
 
 
 def test_background_stream_goes_on_when_its_client_leaves(stack, fake_llm, http):

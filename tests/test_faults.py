@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from mnemo_server.storage.database import EmbeddedPostgres
@@ -203,3 +204,61 @@ def test_a_run_lost_in_a_database_restart_is_ended_and_the_agent_freed(fake_llm)
         shutil.rmtree(stack.data_dir, ignore_errors=True)
         db.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- many concurrent sends to one agent across two servers ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def busy_pair(fake_llm):
+    folder = Path(tempfile.mkdtemp(prefix="mnemo-busy-db-"))
+    db = EmbeddedPostgres(folder)
+    url = db.start()
+    env = {"MNEMO_DATABASE_URL": url, "MNEMO_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    a = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
+    b = make_stack(llm_base_url=fake_llm.base_url, extra_env=env).start()
+    yield a, b
+    for s in (a, b):
+        s.stop()
+        shutil.rmtree(s.data_dir, ignore_errors=True)
+    db.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_fifty_concurrent_sends_across_two_servers_are_all_kept_in_order_and_answered_once(busy_pair, fake_llm):
+    a, b = busy_pair
+    model = f"m-{uid()}"
+    n = 50
+    with a.http() as http:
+        agent = new_agent(http, model)
+    bodies = [{"messages": [{"role": "user", "content": f"q{i}", "otid": f"otid-{uid()}"}]} for i in range(n)]
+    replies: dict[int, dict] = {}
+
+    def send(i, stack):
+        with httpx.Client(base_url=stack.http_base, timeout=180) as client:
+            r = client.post(f"/v1/agents/{agent}/messages", json=bodies[i])
+            replies[i] = r.json() if r.status_code == 200 else {"error": r.text}
+
+    threads = [threading.Thread(target=send, args=(i, (a, b)[i % 2])) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert len(replies) == n and all("error" not in r for r in replies.values()), replies
+    # Each answered once, with its own answer.
+    assert all(replies[i]["messages"][-1]["content"] == f"echo: q{i}" for i in range(n))
+    assert len({replies[i]["usage"]["run_ids"][0] for i in range(n)}) == n
+    # Retries (same otids, through the other server) start nothing new and get the same answers.
+    for i in range(0, n, 10):
+        with (b, a)[i % 2].http() as client:
+            again = client.post(f"/v1/agents/{agent}/messages", json=bodies[i]).json()
+        assert again["usage"]["run_ids"] == replies[i]["usage"]["run_ids"]
+        assert again["messages"][-1]["content"] == f"echo: q{i}"
+    with a.http() as http:
+        runs = http.get("/v1/runs", params={"agent_id": agent, "limit": 100}).json()
+        assert len(runs) == n and {r["status"] for r in runs} == {"completed"}
+        # All kept, in processing order: every question directly followed by its answer.
+        contents = [h[1] for h in history(http, agent)]
+    assert len(contents) == 2 * n
+    assert all(contents[k + 1] == f"echo: {contents[k]}" for k in range(0, 2 * n, 2))
+    assert sorted(contents[0::2]) == sorted(f"q{i}" for i in range(n))

@@ -151,3 +151,17 @@ def test_hostile_tool_is_refused_while_health_answers(stack, http, channel):
     assert probe.answers > 0 and not probe.failures, probe.failures
     # Generous bound on a shared, loaded machine; the old parser stalled for minutes.
     assert probe.slowest < BOUND_S, probe.slowest
+
+
+def test_nul_characters_are_refused_naming_the_field(http, channel):
+    """PostgreSQL cannot store U+0000: a request carrying one is a 400 naming the field
+    (found by fuzzing: these were 500s), over REST and gRPC."""
+    r = http.post("/v1/blocks", json={"label": "persona", "value": "before\u0000after"})
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith("value: text must not contain NUL")
+    r = http.get("/v1/tools", params={"tool_types": ["custom", "cus\u0000tom"]})
+    assert r.status_code == 400 and r.json()["detail"].startswith("tool_types[1]:"), r.text
+    stubs = Stubs(channel)
+    with pytest.raises(grpc.RpcError) as refused:
+        stubs.tools.ListTools(tools_pb2.ListToolsRequest(name="a\u0000b"))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and refused.value.details().startswith("name:")

@@ -236,6 +236,36 @@ def test_allowlist_mode_reaches_only_what_is_listed(monkeypatch):
         listener.close()
 
 
+def test_network_per_tool(monkeypatch):
+    """MNEMO_SANDBOX_NETWORK_TOOLS sets the network of a saved tool by name,
+    on the agent path (run_agent_tool, which the loop and RunAgentTool use):
+    `offline` gets none, `widened` gets host (the host's loopback), others the
+    server's."""
+    from mnemo.v1 import tools_pb2 as pb2
+    from mnemo_server.sandbox import agent_tools
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    monkeypatch.setenv("MNEMO_SANDBOX_NETWORK", "none")
+    monkeypatch.setenv("MNEMO_SANDBOX_NETWORK_TOOLS", "offline=none, widened=host")
+
+    def call(name: str) -> str:
+        tool = pb2.Tool(id=f"tool-{name}", name=name, tool_type="custom", source_code=PROBE)
+        prepared = agent_tools.AgentToolCall(tool=tool, function_name="probe", env={}, agent_state={})
+        run = asyncio.run(agent_tools.run_agent_tool(prepared, {"checks": [["tcp", ["127.0.0.1", port]]]}))
+        assert run.status == "success", run
+        return run.func_return[0]
+
+    try:
+        assert call("offline") == "ECONNREFUSED"
+        assert call("widened") == "connected"
+        assert call("other") == "ECONNREFUSED"  # the server's setting
+    finally:
+        listener.close()
+
+
 def test_no_network_mode(monkeypatch):
     monkeypatch.setenv("MNEMO_SANDBOX_NETWORK", "none")
     assert _probe_here(("tcp", ["1.1.1.1", 80])) == ["ENETUNREACH"]

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 GATEWAY_DIR = Path(__file__).resolve().parents[2] / "gateway"
 DESCRIPTOR = GATEWAY_DIR / "gen" / "mnemo.binpb"
+OPENAPI = GATEWAY_DIR / "gen" / "openapi.json"
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,18 @@ def _routes(settings: Settings, streaming: list[str]) -> list[dict]:
             "typed_per_filter_config": {"envoy.filters.http.buffer": {
                 "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
                 "buffer": {"max_request_bytes": getattr(settings, rule.max_body)}}},
+        })
+    # The REST surface's OpenAPI document (generated from proto/) and its rendered reference.
+    for path, source, content_type in (("/openapi.json", OPENAPI, "application/json"),
+                                       ("/docs", GATEWAY_DIR / "docs.html", "text/html; charset=utf-8")):
+        routes.append({
+            "match": {"path": path, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+            "direct_response": {"status": 200, "body": {"filename": str(source)}},
+            # Answered here: the transcoder (which would refuse an unknown method) stays out.
+            "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": {
+                "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}},
+            "response_headers_to_add": [{"header": {"key": "content-type", "value": content_type},
+                                         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
         })
     routes.append({"match": {"prefix": "/"}, "route": unary})
     return routes

@@ -7,15 +7,65 @@ import logging
 import uuid
 
 import grpc
+from google.protobuf.message import Message
 
 from ..errors import MnemoError
 
 log = logging.getLogger("mnemo.api")
 
+# PostgreSQL refuses text it cannot store (a NUL character, or one outside the
+# database encoding): SQLSTATE untranslatable_character, character_not_in_repertoire.
+_UNSTORABLE_TEXT = frozenset({"22P05", "22021"})
 
-async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str):
+
+def _sqlstate(exc: BaseException) -> str | None:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        todo.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+    return None
+
+
+def _nul_field(value: object, path: str = "") -> str | None:
+    """The first field of a request holding a NUL character, as `a.b[2]`; "" for the root."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, Message):
+        for field, item in value.ListFields():
+            found = _nul_field(item, f"{path}.{field.name}" if path else field.name)
+            if found is not None:
+                return found
+        return None
+    if hasattr(value, "items"):  # maps and Struct fields
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return f"{path}.{key!r}" if path else repr(key)
+            found = _nul_field(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, (list, tuple)) or type(value).__name__.startswith("Repeated"):
+        for i, item in enumerate(value):
+            found = _nul_field(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str, request: object = None):
     if isinstance(exc, MnemoError):
         await context.abort(getattr(grpc.StatusCode, exc.code), exc.message)
+    if _sqlstate(exc) in _UNSTORABLE_TEXT:
+        field = _nul_field(request) or "request"
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                            f"{field}: text must not contain NUL characters (\\u0000), which cannot be stored")
     incident = uuid.uuid4().hex[:12]
     log.exception("unexpected error in %s (incident %s)", method, incident, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}; see the server log)")
@@ -31,7 +81,7 @@ def _guard(method, name: str):
             except (grpc.aio.AbortError, grpc.aio.UsageError):
                 raise
             except Exception as exc:  # noqa: BLE001 - every error becomes a status
-                await _abort(context, exc, name)
+                await _abort(context, exc, name, request)
         return stream
 
     @functools.wraps(method)
@@ -41,7 +91,7 @@ def _guard(method, name: str):
         except grpc.aio.AbortError:
             raise
         except Exception as exc:  # noqa: BLE001
-            await _abort(context, exc, name)
+            await _abort(context, exc, name, request)
     return unary
 
 

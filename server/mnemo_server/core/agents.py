@@ -38,6 +38,8 @@ def tool_rules_from(field: str, rules: Sequence[tools_pb2.ToolRule | dict]) -> l
     """Validated tool rules as JSON-able dicts (stored as JSONB)."""
     out = []
     for i, rule in enumerate(rules):
+        if not isinstance(rule, (dict, tools_pb2.ToolRule)):
+            raise InvalidArgument(f"{field}[{i}]", f"must be a tool rule object, got {type(rule).__name__}")
         if isinstance(rule, dict):
             try:
                 rule = convert.dict_to_message(rule, tools_pb2.ToolRule())

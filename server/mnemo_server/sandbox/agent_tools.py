@@ -130,7 +130,7 @@ async def run_agent_tool(call: AgentToolCall, arguments: dict[str, Any], *,
     arguments = {k: v for k, v in arguments.items() if k not in SERVER_PARAMS}
     run = await run_tool(call.tool.source_code, call.function_name, arguments, env=call.env,
                          agent_state=call.agent_state, limits=limits,
-                         pip_requirements=pip_requirement_strings(call.tool))
+                         pip_requirements=pip_requirement_strings(call.tool), tool_name=call.tool.name)
     return call.redactor.run(run)
 
 

@@ -80,8 +80,23 @@ class Identity:
 # ---------------------------------------------------------------------------
 
 
-def network_mode() -> str:
-    """MNEMO_SANDBOX_NETWORK (docs/sandbox.md, Network):
+def tool_networks() -> dict[str, str]:
+    """MNEMO_SANDBOX_NETWORK_TOOLS: the operator's setting per saved tool, by
+    name, over the server's: ``get_weather=public,lookup=allowlist,calc=none``."""
+    out: dict[str, str] = {}
+    for item in os.environ.get("MNEMO_SANDBOX_NETWORK_TOOLS", "").split(","):
+        name, sep, mode = item.strip().partition("=")
+        if not sep or not name.strip():
+            if item.strip():
+                log.warning("MNEMO_SANDBOX_NETWORK_TOOLS: %r is not name=mode; ignored", item.strip())
+            continue
+        out[name.strip()] = mode.strip().lower()
+    return out
+
+
+def network_mode(tool_name: str | None = None) -> str:
+    """MNEMO_SANDBOX_NETWORK (docs/sandbox.md, Network), or for a saved tool
+    named in MNEMO_SANDBOX_NETWORK_TOOLS, its own setting:
 
     - ``public`` (default): the internet, through a user-mode network stack
       (slirp4netns) in the sandbox's own network namespace, with an nft filter
@@ -96,6 +111,8 @@ def network_mode() -> str:
       tools only).
     """
     raw = os.environ.get("MNEMO_SANDBOX_NETWORK", "").strip().lower() or "public"
+    if tool_name is not None:
+        raw = tool_networks().get(tool_name, raw)
     if raw not in NETWORK_MODES:
         log.warning("MNEMO_SANDBOX_NETWORK=%r is not one of %s; using 'none'", raw, ", ".join(NETWORK_MODES))
         return "none"

@@ -522,6 +522,7 @@ async def run_tool(
     agent_state: dict[str, Any] | None,
     limits: SandboxLimits | None = None,
     pip_requirements: list[str] | None = None,
+    tool_name: str | None = None,
 ) -> ToolRun:
     """Runs `function_name` from `source_code` with `arguments` in a new
     sandboxed interpreter and returns what happened. Never raises (except
@@ -537,6 +538,8 @@ async def run_tool(
         limits: Defaults to :func:`default_limits`.
         pip_requirements: The tool's declared packages ("name==version"); they
             are not installed, but an ImportError names them.
+        tool_name: The saved tool's name, for its network setting
+            (MNEMO_SANDBOX_NETWORK_TOOLS); None for source run as is.
     """
     limits = limits or default_limits()
     hint = None
@@ -561,7 +564,7 @@ async def run_tool(
     async with _SLOTS.get():
         try:
             # The allow-list is part of the key: a pooled sandbox's filter is set when it starts.
-            key = (python, sandbox_identity(), limits, isolation.network_mode(),
+            key = (python, sandbox_identity(), limits, isolation.network_mode(tool_name),
                    os.environ.get("MNEMO_SANDBOX_NETWORK_ALLOW", ""))
             size = pool_size() if limits == default_limits() else 0
             child = _POOL.take(key) if size else None
