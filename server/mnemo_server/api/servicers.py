@@ -35,6 +35,7 @@ from mnemo.v1 import (
 )
 
 from .. import __version__
+from ..core.agents import relationships
 from ..services import Services
 from .errors import rpc_errors
 from .jobs import BatchServicer, JobServicer
@@ -158,7 +159,7 @@ class AgentServicer(agents_pb2_grpc.AgentServiceServicer):
         return await self.agents.create(request)
 
     async def GetAgent(self, request, context):
-        return await self.agents.get(request.agent_id)
+        return await self.agents.get(request.agent_id, relationships(request))
 
     async def ListAgents(self, request, context):
         return agents_pb2.ListAgentsResponse(agents=await self.agents.list(request))

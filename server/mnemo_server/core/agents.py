@@ -35,6 +35,29 @@ RULE_TYPES = (
 ORDER_BY = ("created_at", "updated_at", "last_run_completion")
 
 
+# Names of an agent's relationships in `include` (Letta 1.x) and `include_relationships` (older).
+INCLUDE_NAMES = {
+    "include": {f"agent.{name}": name for name in store.RELATIONSHIPS},
+    "include_relationships": {"memory": "blocks", "blocks": "blocks", "tools": "tools", "identities": "identities",
+                              "secrets": "secrets", "tool_exec_environment_variables": "secrets", "tags": "tags",
+                              "sources": "sources"},
+}
+
+
+def relationships(request: agents_pb2.GetAgentRequest | agents_pb2.ListAgentsRequest) -> frozenset[str] | None:
+    """The relationships a read asks for; None (all of them) when it names none."""
+    chosen: set[str] = set()
+    named = False
+    for field, names in INCLUDE_NAMES.items():
+        for i, value in enumerate(getattr(request, field)):
+            named = True
+            if value not in names:
+                raise InvalidArgument(f"{field}[{i}]", f"'{value}' is not a relationship; one of "
+                                                       f"{', '.join(names)}")
+            chosen.add(names[value])
+    return frozenset(chosen) if named else None
+
+
 def tool_rules_from(field: str, rules: Sequence[tools_pb2.ToolRule | dict]) -> list[dict[str, Any]]:
     """Validated tool rules as JSON-able dicts (stored as JSONB)."""
     out = []
@@ -284,10 +307,10 @@ class Agents:
                 agent = await self._load(conn, agent_id)
             return agent
 
-    async def get(self, agent_id: str) -> agents_pb2.Agent:
+    async def get(self, agent_id: str, include: frozenset[str] | None = None) -> agents_pb2.Agent:
         validate.required("agent_id", agent_id)
         async with self.engine.connect() as conn:
-            found = await store.load(conn, [agent_id])
+            found = await store.load(conn, [agent_id], include=include)
         if not found:
             raise NotFound("agent", agent_id)
         return found[0]
@@ -306,8 +329,9 @@ class Agents:
         page = page_from(request)
         order_by = request.order_by if request.HasField("order_by") else "created_at"
         validate.one_of("order_by", order_by, ORDER_BY)
+        include = relationships(request)
         async with self.engine.connect() as conn:
-            return await store.list_agents(conn, page, order_by=order_by, **self._filters(request))
+            return await store.list_agents(conn, page, order_by=order_by, include=include, **self._filters(request))
 
     async def count(self, request: agents_pb2.ListAgentsRequest) -> int:
         async with self.engine.connect() as conn:

@@ -39,37 +39,51 @@ async def row(conn: AsyncConnection, agent_id: str) -> dict[str, Any] | None:
     return dict(found._mapping) if found else None
 
 
-async def load(conn: AsyncConnection, agent_ids: Sequence[str]) -> list[agents_pb2.Agent]:
-    """Full Agent messages for these ids, in the same order (missing ids skipped)."""
+# An agent's relationships, each loaded by its own query (tags are a column).
+RELATIONSHIPS = ("blocks", "tools", "identities", "secrets", "tags", "sources", "managed_group", "pending_approval")
+
+
+async def load(conn: AsyncConnection, agent_ids: Sequence[str],
+               include: frozenset[str] | None = None) -> list[agents_pb2.Agent]:
+    """Agent messages for these ids, in the same order (missing ids skipped), with the
+    relationships in `include` (every one when None; see RELATIONSHIPS)."""
     if not agent_ids:
         return []
     rows = (await conn.execute(select(*AGENT_COLUMNS).where(agents.c.id.in_(list(agent_ids))))).all()
-    return await _hydrate(conn, [dict(r._mapping) for r in rows], order=agent_ids)
+    return await _hydrate(conn, [dict(r._mapping) for r in rows], order=agent_ids, include=include)
 
 
 async def _hydrate(
-    conn: AsyncConnection, rows: list[dict[str, Any]], order: Sequence[str] | None = None
+    conn: AsyncConnection, rows: list[dict[str, Any]], order: Sequence[str] | None = None,
+    include: frozenset[str] | None = None,
 ) -> list[agents_pb2.Agent]:
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    blocks = await block_store.for_agents(conn, ids)
-    tools = await tool_store.for_agents(conn, ids)
-    idents = await identity_store.for_agents(conn, ids)
+
+    def wanted(name: str) -> bool:
+        return include is None or name in include
+
+    empty: dict[str, list] = {i: [] for i in ids}
+    blocks = await block_store.for_agents(conn, ids) if wanted("blocks") else empty
+    tools = await tool_store.for_agents(conn, ids) if wanted("tools") else empty
+    idents = await identity_store.for_agents(conn, ids) if wanted("identities") else empty
     secrets: dict[str, list[tuple[str, str | None]]] = {i: [] for i in ids}
-    for s in await conn.execute(
-        select(agent_secrets.c.agent_id, agent_secrets.c.key, agent_secrets.c.description)
-        .where(agent_secrets.c.agent_id.in_(ids)).order_by(agent_secrets.c.key)
-    ):
-        secrets[s.agent_id].append((s.key, s.description))
-    by_id = {r["id"]: _to_proto(r, blocks[r["id"]], tools[r["id"]], idents[r["id"]], secrets[r["id"]]) for r in rows}
+    if wanted("secrets"):
+        for s in await conn.execute(
+            select(agent_secrets.c.agent_id, agent_secrets.c.key, agent_secrets.c.description)
+            .where(agent_secrets.c.agent_id.in_(ids)).order_by(agent_secrets.c.key)
+        ):
+            secrets[s.agent_id].append((s.key, s.description))
+    by_id = {r["id"]: _to_proto(r, blocks[r["id"]], tools[r["id"]], idents[r["id"]], secrets[r["id"]],
+                                tags=wanted("tags")) for r in rows}
     return [by_id[i] for i in (order or ids) if i in by_id]
 
 
-def _to_proto(r, blocks, tools, identities_, secrets) -> agents_pb2.Agent:
+def _to_proto(r, blocks, tools, identities_, secrets, *, tags: bool = True) -> agents_pb2.Agent:
     agent = agents_pb2.Agent(
         id=r["id"], name=r["name"], agent_type=r["agent_type"], system=r["system"],
-        metadata=convert.struct(r["metadata"] or {}), tags=r["tags"] or [],
+        metadata=convert.struct(r["metadata"] or {}), tags=(r["tags"] or []) if tags else [],
         blocks=blocks, memory=agents_pb2.AgentMemory(blocks=blocks, agent_type=r["agent_type"]), tools=tools,
         tool_rules=[convert.dict_to_message(rule, tools_pb2.ToolRule()) for rule in r["tool_rules"] or []],
         llm_config=convert.dict_to_message(r["llm_config"], models_pb2.LlmConfig()),
@@ -127,10 +141,11 @@ def _filtered(
     return stmt
 
 
-async def list_agents(conn: AsyncConnection, page: Page, *, order_by: str = "created_at", **filters) -> list[agents_pb2.Agent]:
+async def list_agents(conn: AsyncConnection, page: Page, *, order_by: str = "created_at",
+                      include: frozenset[str] | None = None, **filters) -> list[agents_pb2.Agent]:
     stmt, flipped = await apply_page(conn, _filtered(**filters), page, agents.c[order_by], agents.c.id)
     rows = [dict(r._mapping) for r in (await conn.execute(stmt)).all()]
-    result = await _hydrate(conn, rows)
+    result = await _hydrate(conn, rows, include=include)
     return result[::-1] if flipped else result
 
 

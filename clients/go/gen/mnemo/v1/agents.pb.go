@@ -889,9 +889,15 @@ type GetAgentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Identifier of the agent.
 	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+	// "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+	// "agent.pending_approval"). When this or `include_relationships` is given,
+	// only those are loaded and the others are left empty; when neither is,
+	// every relationship is included.
 	Include []string `protobuf:"bytes,2,rep,name=include,proto3" json:"include,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Letta's older form of `include`: "memory" (or "blocks"), "tools",
+	// "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+	// "sources".
 	IncludeRelationships []string `protobuf:"bytes,3,rep,name=include_relationships,json=includeRelationships,proto3" json:"include_relationships,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -1023,9 +1029,15 @@ type ListAgentsRequest struct {
 	OrderBy *string `protobuf:"bytes,12,opt,name=order_by,json=orderBy,proto3,oneof" json:"order_by,omitempty"`
 	// Older form of `order`: true for oldest first.
 	Ascending *bool `protobuf:"varint,13,opt,name=ascending,proto3,oneof" json:"ascending,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+	// "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+	// "agent.pending_approval"). When this or `include_relationships` is given,
+	// only those are loaded and the others are left empty; when neither is,
+	// every relationship is included.
 	Include []string `protobuf:"bytes,14,rep,name=include,proto3" json:"include,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Letta's older form of `include`: "memory" (or "blocks"), "tools",
+	// "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+	// "sources".
 	IncludeRelationships []string `protobuf:"bytes,15,rep,name=include_relationships,json=includeRelationships,proto3" json:"include_relationships,omitempty"`
 	// Only agents whose last request stopped for this reason.
 	LastStopReason *string `protobuf:"bytes,16,opt,name=last_stop_reason,json=lastStopReason,proto3,oneof" json:"last_stop_reason,omitempty"`
@@ -1966,9 +1978,15 @@ type ListBlockAgentsRequest struct {
 	Order *string `protobuf:"bytes,5,opt,name=order,proto3,oneof" json:"order,omitempty"`
 	// Sort field; only "created_at".
 	OrderBy *string `protobuf:"bytes,6,opt,name=order_by,json=orderBy,proto3,oneof" json:"order_by,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+	// "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+	// "agent.pending_approval"). When this or `include_relationships` is given,
+	// only those are loaded and the others are left empty; when neither is,
+	// every relationship is included.
 	Include []string `protobuf:"bytes,7,rep,name=include,proto3" json:"include,omitempty"`
-	// Accepted for compatibility; every relationship is always included.
+	// Letta's older form of `include`: "memory" (or "blocks"), "tools",
+	// "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+	// "sources".
 	IncludeRelationships []string `protobuf:"bytes,8,rep,name=include_relationships,json=includeRelationships,proto3" json:"include_relationships,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache

@@ -650,14 +650,20 @@ export type GetAgentRequest = Message<"mnemo.v1.GetAgentRequest"> & {
   agentId: string;
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+   * "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+   * "agent.pending_approval"). When this or `include_relationships` is given,
+   * only those are loaded and the others are left empty; when neither is,
+   * every relationship is included.
    *
    * @generated from field: repeated string include = 2;
    */
   include: string[];
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Letta's older form of `include`: "memory" (or "blocks"), "tools",
+   * "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+   * "sources".
    *
    * @generated from field: repeated string include_relationships = 3;
    */
@@ -790,14 +796,20 @@ export type ListAgentsRequest = Message<"mnemo.v1.ListAgentsRequest"> & {
   ascending?: boolean | undefined;
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+   * "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+   * "agent.pending_approval"). When this or `include_relationships` is given,
+   * only those are loaded and the others are left empty; when neither is,
+   * every relationship is included.
    *
    * @generated from field: repeated string include = 14;
    */
   include: string[];
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Letta's older form of `include`: "memory" (or "blocks"), "tools",
+   * "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+   * "sources".
    *
    * @generated from field: repeated string include_relationships = 15;
    */
@@ -1353,14 +1365,20 @@ export type ListBlockAgentsRequest = Message<"mnemo.v1.ListBlockAgentsRequest"> 
   orderBy?: string | undefined;
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+   * "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+   * "agent.pending_approval"). When this or `include_relationships` is given,
+   * only those are loaded and the others are left empty; when neither is,
+   * every relationship is included.
    *
    * @generated from field: repeated string include = 7;
    */
   include: string[];
 
   /**
-   * Accepted for compatibility; every relationship is always included.
+   * Letta's older form of `include`: "memory" (or "blocks"), "tools",
+   * "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+   * "sources".
    *
    * @generated from field: repeated string include_relationships = 8;
    */

@@ -2218,12 +2218,18 @@ class GetAgentRequest(betterproto2.Message):
 
     include: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+    "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+    "agent.pending_approval"). When this or `include_relationships` is given,
+    only those are loaded and the others are left empty; when neither is,
+    every relationship is included.
     """
 
     include_relationships: "list[str]" = betterproto2.field(3, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Letta's older form of `include`: "memory" (or "blocks"), "tools",
+    "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+    "sources".
     """
 
 
@@ -2984,12 +2990,18 @@ class ListAgentsRequest(betterproto2.Message):
 
     include: "list[str]" = betterproto2.field(14, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+    "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+    "agent.pending_approval"). When this or `include_relationships` is given,
+    only those are loaded and the others are left empty; when neither is,
+    every relationship is included.
     """
 
     include_relationships: "list[str]" = betterproto2.field(15, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Letta's older form of `include`: "memory" (or "blocks"), "tools",
+    "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+    "sources".
     """
 
     last_stop_reason: "str | None" = betterproto2.field(16, betterproto2.TYPE_STRING, optional=True)
@@ -3145,12 +3157,18 @@ class ListBlockAgentsRequest(betterproto2.Message):
 
     include: "list[str]" = betterproto2.field(7, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Relationships to include ("agent.blocks", "agent.tools", "agent.identities",
+    "agent.secrets", "agent.tags", "agent.sources", "agent.managed_group",
+    "agent.pending_approval"). When this or `include_relationships` is given,
+    only those are loaded and the others are left empty; when neither is,
+    every relationship is included.
     """
 
     include_relationships: "list[str]" = betterproto2.field(8, betterproto2.TYPE_STRING, repeated=True)
     """
-    Accepted for compatibility; every relationship is always included.
+    Letta's older form of `include`: "memory" (or "blocks"), "tools",
+    "identities", "secrets" (or "tool_exec_environment_variables"), "tags",
+    "sources".
     """
 
 
