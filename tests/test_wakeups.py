@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -170,6 +171,37 @@ def test_a_reader_learns_at_once_that_a_dead_servers_run_was_failed(slow_poll_st
     finally:
         other.stop()
         shutil.rmtree(other.data_dir, ignore_errors=True)
+
+
+def test_deleting_an_agent_wakes_its_queued_runs_and_stream_readers(slow_poll_stack, fake_llm):
+    stack = slow_poll_stack
+    model = f"m-{uid()}"
+    with stack.http() as http:
+        agent = new_agent(http, model)
+        fake_llm.script(Reply(text="never", delay_s=60), model=model)
+        running = http.post(f"/v1/agents/{agent}/messages/async", json={"input": "busy"}).json()
+        queued = http.post(f"/v1/agents/{agent}/messages/async", json={"input": "waiting"}).json()
+        assert queued["status"] == "created"
+        wait_for(lambda: any(r == queued["id"] for r, _, _ in looks(stack, 0)))
+        mark = len(stack.log_lines)
+        outcome: dict = {}
+
+        def read():
+            started = time.monotonic()
+            with stack.http() as reader, reader.stream("POST", f"/v1/runs/{running['id']}/stream", json={}) as r:
+                outcome["events"] = [p for _, p in sse_events(r) if isinstance(p, dict)]
+            outcome["took"] = time.monotonic() - started
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        time.sleep(0.5)  # the reader waits for events
+        assert http.delete(f"/v1/agents/{agent}").status_code == 200
+        thread.join(timeout=20)
+        assert not thread.is_alive() and outcome["took"] < 5, outcome
+        assert outcome["events"][1]["error_type"] == "stream_incomplete"
+        assert "deleted" in outcome["events"][1]["message"]
+        # The queued run looked once more, woken by the deletion, and gave up.
+        wait_for(lambda: (queued["id"], agent, "notify") in looks(stack, mark), timeout=5)
 
 
 # -- 3. the sweep's periodic deletes use indexes -------------------------------------------------------

@@ -259,6 +259,11 @@ class Runs:
                 if events:
                     idle_since = asyncio.get_running_loop().time()
                     continue
+                if state is None:  # deleted meanwhile, with its agent
+                    for event in failure_events(run_id, "stream_incomplete", f"run '{run_id}' was deleted (with "
+                                                "its agent) before finishing its stream"):
+                        yield event
+                    return
                 now = asyncio.get_running_loop().time()
                 if state is not None and state[0] in store.TERMINAL and now - idle_since > 2.0:
                     # Ended without its closing events (its server died): say so, and why.
