@@ -146,7 +146,7 @@ async def sweep(conn: AsyncConnection, *, stale_s: float, retention_hours: float
     return [(r.id, r.agent_id) for r in dead]
 
 
-# The sweep's periodic statements, each behind an index (migration 0009; the
+# The sweep's periodic statements, each behind an index (migration 0010; the
 # test tests/test_wakeups.py checks their plans). Live runs: index runs_active.
 # Servers: index servers_heartbeat_at.
 # Run events: index run_events_created_at finds the events older than the

@@ -2,13 +2,13 @@
 retention are found by their age (run_events_created_at), dead servers by
 their last heartbeat (servers_heartbeat_at), instead of scanning the tables.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
