@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import httpx
 from mnemo.v1 import models_pb2
 
 from ..config import AZURE_DEFAULT_API_VERSION, BEDROCK_ANTHROPIC_VERSION, Settings
@@ -168,7 +169,9 @@ class ProviderRegistry:
                  retry: RetryPolicy | None = None, timeout: float | None = None):
         self._providers: dict[str, Provider] = (catalog or Catalog(settings)).providers
         self._retry = retry or RetryPolicy()
-        self._timeout = timeout  # None: each client's default (600 s reads, 10 s to connect)
+        # Seconds one model call (each attempt) may take to connect, send and answer; a stream
+        # may stay silent that long between two chunks (MNEMO_PROVIDER_TIMEOUT_S).
+        self._timeout = settings.provider_timeout_s if timeout is None else timeout
         self._clients: dict[tuple[str, str, str], RetryingClient] = {}
         self._offline: RetryingClient | None = None
 
@@ -217,18 +220,18 @@ class ProviderRegistry:
         return client
 
     def _build(self, etype: str, base_url: str, api_key: str, provider: Provider | None) -> LLMClient:
-        extra = {} if self._timeout is None else {"timeout": self._timeout}
+        timeout = http_timeout(self._timeout)
         if etype == "anthropic":
-            return AnthropicMessagesClient(api_key=api_key, base_url=base_url, **extra)
+            return AnthropicMessagesClient(api_key=api_key, base_url=base_url, timeout=timeout)
         if etype == "google_ai":
-            return GeminiClient(api_key=api_key, base_url=base_url, **extra)
+            return GeminiClient(api_key=api_key, base_url=base_url, timeout=self._timeout)
         if etype == "azure":
             assert provider is not None
             return azure_client(provider, base_url, self._timeout)
         if etype == "bedrock":
             assert provider is not None
             return bedrock_client(provider, base_url, self._timeout)
-        return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype, **extra)
+        return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype, timeout=timeout)
 
     async def aclose(self) -> None:
         """Closes every client built so far."""
@@ -238,6 +241,12 @@ class ProviderRegistry:
         for result in results:
             if isinstance(result, BaseException):
                 log.warning("closing an LLM client failed: %r", result)
+
+
+def http_timeout(seconds: float) -> httpx.Timeout:
+    """The httpx timeout of one model call: `seconds` to send, to wait for the answer and
+    between two chunks of a stream; connecting gives up after 10 s at most."""
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
 
 def azure_client(provider: Provider, base_url: str, timeout: float | None = None) -> OpenAIChatClient:
@@ -251,7 +260,8 @@ def azure_client(provider: Provider, base_url: str, timeout: float | None = None
 
     sdk = openai.AsyncAzureOpenAI(api_key=provider.api_key, azure_endpoint=base_url,
                                   api_version=provider.api_version or AZURE_DEFAULT_API_VERSION,
-                                  timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+                                  timeout=DEFAULT_TIMEOUT if timeout is None else http_timeout(timeout),
+                                  max_retries=0)
     return OpenAIChatClient(api_key=provider.api_key or "", endpoint_type="azure", sdk=sdk)
 
 
@@ -266,7 +276,7 @@ def bedrock_client(provider: Provider, base_url: str, timeout: float | None = No
     sdk = anthropic.AsyncAnthropicBedrock(
         aws_access_key=provider.access_key, aws_secret_key=provider.api_key,
         aws_session_token=provider.session_token, aws_region=provider.region or "us-east-1", base_url=base_url,
-        timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+        timeout=DEFAULT_TIMEOUT if timeout is None else http_timeout(timeout), max_retries=0)
     # Bedrock takes the API version in the body, and only its own ("bedrock-2023-05-31").
     version = provider.api_version or BEDROCK_ANTHROPIC_VERSION
     return AnthropicMessagesClient(api_key=provider.api_key or "", sdk=sdk, provider="bedrock",
