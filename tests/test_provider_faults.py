@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -142,10 +143,10 @@ def test_a_stalled_provider_times_out_per_call_is_retried_and_ends_cleanly(fake_
 def test_a_turn_out_of_time_stops_cancels_the_model_call_and_keeps_what_it_committed(fake_llm, limited):
     """Streamed: a model that keeps answering, slowly (never silent for a
     whole per-call timeout), in a turn that already took a step. In the
-    background: a model that calls tool after tool, each answer quick enough.
-    The budget stops both."""
+    background and in a sync request: a model that calls tool after tool, each
+    answer quick enough. The budget stops them all."""
     _, http = limited
-    fg_model, bg_model = f"m-{uid()}", f"m-{uid()}"
+    fg_model, bg_model, sync_model = f"m-{uid()}", f"m-{uid()}", f"m-{uid()}"
     fg_agent = http.post("/v1/agents", json={"model": f"openai/{fg_model}", "include_base_tools": False,
                                              "tools": ["conversation_search"]}).json()["id"]
     bg_agent = http.post("/v1/agents", json={"model": f"openai/{bg_model}", "include_base_tools": False,
@@ -153,10 +154,17 @@ def test_a_turn_out_of_time_stops_cancels_the_model_call_and_keeps_what_it_commi
     # Step one: a tool call (committed); step two: a trickle that would take 24 s.
     slow = Reply(text="word " * 60, stream_chunks=60, chunk_delay_s=0.4)
     fake_llm.script(Reply(tool_calls=[ToolCall("conversation_search", {"query": "x"})]), slow, model=fg_model)
-    fake_llm.script(*[Reply(tool_calls=[ToolCall("conversation_search", {"query": "y"})], delay_s=0.6)] * 40,
-                    model=bg_model)
+    sync_agent = http.post("/v1/agents", json={"model": f"openai/{sync_model}", "include_base_tools": False,
+                                               "tools": ["conversation_search"]}).json()["id"]
+    for model in (bg_model, sync_model):
+        fake_llm.script(*[Reply(tool_calls=[ToolCall("conversation_search", {"query": "y"})], delay_s=0.6)] * 40,
+                        model=model)
 
     bg_run = http.post(f"/v1/agents/{bg_agent}/messages/async", json={"input": "work slowly"}).json()
+    sync_reply = []
+    sync = threading.Thread(target=lambda: sync_reply.append(
+        http.post(f"/v1/agents/{sync_agent}/messages", json={"input": "take it all"})))
+    sync.start()
     started = time.monotonic()
     events = stream(http, fg_agent, "take your time", stream_tokens=True)
     took = time.monotonic() - started
@@ -191,8 +199,16 @@ def test_a_turn_out_of_time_stops_cancels_the_model_call_and_keeps_what_it_commi
     assert found[0] == ("user_message", "work slowly", bg_run["id"])
     kinds = [kind for kind, _, _ in found[1:] if kind != "summary_message"]  # compactions on the way
     assert kinds == ["tool_call_message", "tool_return_message"] * done  # whole steps only
+    sync.join(timeout=30)
+    reply = sync_reply[0]
+    assert reply.status_code == 504 and "MNEMO_TURN_TIMEOUT_S" in reply.json()["detail"], reply.text
+    run = ended(http, runs_of(http, sync_agent)[0]["id"])
+    assert (run["status"], run["stop_reason"]) == ("failed", "error")
+    assert steps_of(http, run["id"])[-1]["status"] == "failed"
+
     fake_llm.clear(requests=False)
     takes_the_next_message(fake_llm, http, bg_agent)
+    takes_the_next_message(fake_llm, http, sync_agent)
 
 
 # -- broken answers -----------------------------------------------------------------------------
@@ -203,12 +219,13 @@ def test_a_malformed_json_answer_ends_with_an_honest_stop_and_no_half_step(fake_
     model = f"m-{uid()}"
     agent = new_agent(http, model)
     broken = Reply(raw_body='{"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"message": {"rol')
-    fake_llm.script(*[broken] * 3, model=model)
+    fake_llm.script(broken, model=model)
     reply = http.post(f"/v1/agents/{agent}/messages", json={"input": "parse this"})
     assert reply.status_code == 503 and "invalid_llm_response" in reply.json()["detail"], reply.text
     run = runs_of(http, agent)[0]
     assert (run["status"], run["stop_reason"]) == ("failed", "invalid_llm_response")
     assert [s["status"] for s in steps_of(http, run["id"])] == ["failed"]
+    assert len(calls_to(fake_llm, model)) == 1  # answered (and billed): not asked again
     assert history(http, agent) == [("user_message", "parse this", run["id"])]
     # A well-formed JSON answer of the wrong shape is no better.
     fake_llm.script(Reply(raw_body='{"choices": "none", "usage": 7}'), model=model)

@@ -397,7 +397,8 @@ class _Turn:
                 break
             except LLMError as exc:
                 log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)
-                stop_reason = "context_window_overflow" if exc.kind == "context_window_exceeded" else "llm_api_error"
+                stop_reason = {"context_window_exceeded": "context_window_overflow",
+                               "invalid_response": "invalid_llm_response"}.get(exc.kind, "llm_api_error")
                 error_view = self._error_view("llm_error", f"{exc.provider or 'model'}: {exc.message}")
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
                                            exc.message, error_type=exc.kind)
