@@ -11,10 +11,12 @@ import (
 // RPC may be retried is read from its descriptor (idempotency_level).
 type Services struct {
 	Agents          mnemov1.AgentServiceClient
+	Batches         mnemov1.BatchServiceClient
 	Blocks          mnemov1.BlockServiceClient
 	ChatCompletions mnemov1.ChatCompletionServiceClient
 	Health          mnemov1.HealthServiceClient
 	Identities      mnemov1.IdentityServiceClient
+	Jobs            mnemov1.JobServiceClient
 	Messages        mnemov1.MessageServiceClient
 	Models          mnemov1.ModelServiceClient
 	Passages        mnemov1.PassageServiceClient
@@ -27,10 +29,12 @@ type Services struct {
 func newServices(conn grpc.ClientConnInterface) Services {
 	return Services{
 		Agents:          mnemov1.NewAgentServiceClient(conn),
+		Batches:         mnemov1.NewBatchServiceClient(conn),
 		Blocks:          mnemov1.NewBlockServiceClient(conn),
 		ChatCompletions: mnemov1.NewChatCompletionServiceClient(conn),
 		Health:          mnemov1.NewHealthServiceClient(conn),
 		Identities:      mnemov1.NewIdentityServiceClient(conn),
+		Jobs:            mnemov1.NewJobServiceClient(conn),
 		Messages:        mnemov1.NewMessageServiceClient(conn),
 		Models:          mnemov1.NewModelServiceClient(conn),
 		Passages:        mnemov1.NewPassageServiceClient(conn),

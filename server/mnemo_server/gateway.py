@@ -49,13 +49,15 @@ class RouteRule:
     media_types: tuple[str, ...] = ()
 
 
-# Sending messages may carry long pasted documents, and a chat completion request carries the
-# client's whole conversation: these routes take up to MNEMO_MAX_MESSAGE_BODY_BYTES. Every other
+# Sending messages may carry long pasted documents (a batch, many agents' messages), and a chat
+# completion request carries the client's whole conversation: these routes take up to
+# MNEMO_MAX_MESSAGE_BODY_BYTES. Every other
 # route takes MNEMO_MAX_BODY_BYTES.
 ROUTE_RULES: tuple[RouteRule, ...] = (
     RouteRule("POST", "/v1/agents/{agent_id}/messages", "max_message_body_bytes"),
     RouteRule("POST", "/v1/agents/{agent_id}/messages/stream", "max_message_body_bytes"),
     RouteRule("POST", "/v1/agents/{agent_id}/messages/async", "max_message_body_bytes"),
+    RouteRule("POST", "/v1/messages/batches", "max_message_body_bytes"),
     RouteRule("POST", "/v1/chat/completions", "max_message_body_bytes"),
     RouteRule("POST", "/v1/chat/completions/stream", "max_message_body_bytes"),
     RouteRule("POST", "/v1/voice-beta/{agent_id}/chat/completions", "max_message_body_bytes"),

@@ -10,6 +10,7 @@ from .core.blocks import Blocks
 from .core.catalog import Catalog
 from .core.chat import ChatCompletions
 from .core.identities import Identities
+from .core.jobs import Jobs
 from .core.messages import Messages
 from .core.passages import Passages
 from .core.providers import Providers
@@ -45,6 +46,7 @@ class Services:
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
         self.chat = ChatCompletions(self.messages)
+        self.jobs = Jobs(engine, self.messages)
 
     async def start(self) -> None:
         # With old keys configured after the current one: re-encrypt what is
@@ -54,8 +56,10 @@ class Services:
         await self.tools.seed_builtins()
         await self.coordinator.start()
         await self.stored_providers.start()
+        await self.jobs.start()
 
     async def close(self) -> None:
+        await self.jobs.stop()
         await self.stored_providers.stop()
         await self.coordinator.stop()
         await self.providers.aclose()

@@ -28,6 +28,7 @@ export * as chat from "./gen/mnemo/v1/chat_pb.js";
 export * as common from "./gen/mnemo/v1/common_pb.js";
 export * as health from "./gen/mnemo/v1/health_pb.js";
 export * as identities from "./gen/mnemo/v1/identities_pb.js";
+export * as jobs from "./gen/mnemo/v1/jobs_pb.js";
 export * as messages from "./gen/mnemo/v1/messages_pb.js";
 export * as models from "./gen/mnemo/v1/models_pb.js";
 export * as passages from "./gen/mnemo/v1/passages_pb.js";

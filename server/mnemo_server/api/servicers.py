@@ -16,6 +16,8 @@ from mnemo.v1 import (
     health_pb2_grpc,
     identities_pb2,
     identities_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     models_pb2,
@@ -35,6 +37,7 @@ from mnemo.v1 import (
 from .. import __version__
 from ..services import Services
 from .errors import rpc_errors
+from .jobs import BatchServicer, JobServicer
 from .messages import ChatCompletionServicer, MessageServicer
 from .passages import PassageServicer
 from .runs import RunServicer
@@ -277,9 +280,11 @@ def register_all(server, services: Services) -> list[str]:
         (passages_pb2_grpc.add_PassageServiceServicer_to_server, PassageServicer, passages_pb2),
         (runs_pb2_grpc.add_RunServiceServicer_to_server, RunServicer, runs_pb2),
         (providers_pb2_grpc.add_ProviderServiceServicer_to_server, ProviderServicer, providers_pb2),
+        (jobs_pb2_grpc.add_JobServiceServicer_to_server, JobServicer, jobs_pb2),
+        (jobs_pb2_grpc.add_BatchServiceServicer_to_server, BatchServicer, jobs_pb2),
     ]
     names = []
     for add, servicer, module in pairs:
         add(servicer(services), server)
         names.extend(s.full_name for s in module.DESCRIPTOR.services_by_name.values())
-    return names
+    return list(dict.fromkeys(names))  # a module may hold several services

@@ -362,3 +362,42 @@ providers = Table(
     *_timestamps(),
     Index("providers_created_at_id", "created_at", "id"),
 )
+
+# Background work that outlives the request that started it (storage/jobs.py).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False),
+    Column("job_type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("callback_url", Text),
+    Column("callback_sent_at", TS),
+    Column("callback_status_code", Integer),
+    Column("callback_error", Text),
+    *_timestamps(),
+    Column("completed_at", TS),
+    CheckConstraint("status IN ('created', 'running', 'completed', 'failed', 'cancelled')", name="jobs_status"),
+    Index("jobs_seq", "seq", unique=True),
+    Index("jobs_active", "seq", postgresql_where=text("status IN ('created', 'running')")),
+)
+
+# The requests of a batch job, each carried by a background run. No foreign
+# key on agent_id or run_id: an item keeps its last known status after its
+# run or agent is deleted.
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", Text, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("agent_id", Text, nullable=False),
+    Column("run_id", Text),
+    Column("status", Text, nullable=False),
+    Column("stop_reason", Text),
+    Column("error", Text),
+    PrimaryKeyConstraint("job_id", "idx", name="job_items_pkey"),
+    Index("job_items_run_id", "run_id"),
+    Index("job_items_active", "job_id", postgresql_where=text("status IN ('created', 'running')")),
+)

@@ -2,10 +2,12 @@
 // Every service of the contract, by client accessor. Whether an RPC may be
 // retried is read from its descriptor (`method.idempotency`).
 import { AgentService } from "./mnemo/v1/agents_pb.js";
+import { BatchService } from "./mnemo/v1/jobs_pb.js";
 import { BlockService } from "./mnemo/v1/blocks_pb.js";
 import { ChatCompletionService } from "./mnemo/v1/chat_pb.js";
 import { HealthService } from "./mnemo/v1/health_pb.js";
 import { IdentityService } from "./mnemo/v1/identities_pb.js";
+import { JobService } from "./mnemo/v1/jobs_pb.js";
 import { MessageService } from "./mnemo/v1/messages_pb.js";
 import { ModelService } from "./mnemo/v1/models_pb.js";
 import { PassageService } from "./mnemo/v1/passages_pb.js";
@@ -16,10 +18,12 @@ import { ToolService } from "./mnemo/v1/tools_pb.js";
 
 export const SERVICES = {
   agents: AgentService,
+  batches: BatchService,
   blocks: BlockService,
   chatCompletions: ChatCompletionService,
   health: HealthService,
   identities: IdentityService,
+  jobs: JobService,
   messages: MessageService,
   models: ModelService,
   passages: PassageService,
