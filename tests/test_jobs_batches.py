@@ -440,3 +440,55 @@ def test_batches_take_the_message_body_cap(rest):
     huge = "x" * (8 * 1024 * 1024 + 1)
     rest.post("/v1/messages/batches", {"requests": [{"agent_id": missing, "input": huge}]},
               expect=413, contains="MNEMO_MAX_MESSAGE_BODY_BYTES")
+
+
+def test_a_run_cancelled_on_its_own_ends_the_batch_cancelled(fake_llm, rest):
+    """Not a cancel of the batch (cancel_requested stays false) but of one of
+    its runs, through the agent's cancel route: the batch did not complete."""
+    fast, slow = f"m-{uid()}", f"m-{uid()}"
+    agents = [new_agent(rest, fast), new_agent(rest, slow)]
+    fake_llm.script(Reply(text="done"), model=fast)
+    fake_llm.script(Reply(text="too slow", delay_s=20), model=slow)
+    job = rest.post("/v1/messages/batches", {"requests": [{"agent_id": a, "input": "go"} for a in agents]})
+    slow_run = job["items"][1]["run_id"]
+    wait_for(lambda: rest.get(f"/v1/runs/{slow_run}")["status"] == "running")
+    assert rest.post(f"/v1/agents/{agents[1]}/messages/cancel", {"run_ids": [slow_run]}) == {slow_run: "cancelled"}
+    done = ended(rest, f"/v1/messages/batches/{job['id']}")
+    assert done["status"] == "cancelled" and not done["cancel_requested"]
+    assert [it["status"] for it in done["items"]] == ["completed", "cancelled"]
+    assert done["metadata"]["failed_items"] == []
+
+
+def test_a_request_that_cannot_start_is_a_failed_item_and_the_others_go_on(fake_llm, rest):
+    busy_model, free_model = f"m-{uid()}", f"m-{uid()}"
+    busy, free = new_agent(rest, busy_model), new_agent(rest, free_model)
+    fake_llm.script(Reply(text="hogging", delay_s=3), model=busy_model)
+    fake_llm.script(Reply(text="free to answer"), model=free_model)
+    hog = rest.post(f"/v1/agents/{busy}/messages/async", {"input": "take your time"})
+    wait_for(lambda: rest.get(f"/v1/runs/{hog['id']}")["status"] == "running")
+    job = rest.post("/v1/messages/batches", {"requests": [
+        {"agent_id": busy, "input": "now!", "if_busy": "reject"}, {"agent_id": free, "input": "hello"}]})
+    first, second = job["items"]
+    assert first["status"] == "failed" and "run_id" not in first and "busy" in first["error"]
+    assert second["run_id"].startswith("run-")
+    done = ended(rest, f"/v1/messages/batches/{job['id']}")
+    assert done["status"] == "failed" and done["metadata"]["failed_items"] == [0]
+    assert [it["status"] for it in done["items"]] == ["failed", "completed"]
+    assert done["progress"]["failed"] == 1 and done["progress"]["completed"] == 1
+
+
+def test_an_item_whose_agent_is_deleted_is_reported_failed(fake_llm, rest):
+    """Deleting an agent deletes its runs; the batch keeps the item and says
+    what happened instead of waiting for a run that no longer exists."""
+    kept, doomed = f"m-{uid()}", f"m-{uid()}"
+    agents = [new_agent(rest, kept), new_agent(rest, doomed)]
+    fake_llm.script(Reply(text="kept"), model=kept)
+    fake_llm.script(Reply(text="never seen", delay_s=5), model=doomed)
+    job = rest.post("/v1/messages/batches", {"requests": [{"agent_id": a, "input": "go"} for a in agents]})
+    wait_for(lambda: rest.get(f"/v1/runs/{job['items'][1]['run_id']}")["status"] == "running")
+    rest("DELETE", f"/v1/agents/{agents[1]}")
+    done = ended(rest, f"/v1/messages/batches/{job['id']}")
+    assert done["status"] == "failed" and done["metadata"]["failed_items"] == [1]
+    assert done["items"][0]["status"] == "completed"
+    assert done["items"][1]["status"] == "failed" and "deleted" in done["items"][1]["error"]
+    assert done["items"][1]["agent_id"] == agents[1]  # kept after the agent is gone

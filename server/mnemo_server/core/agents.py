@@ -18,6 +18,7 @@ from ..storage import tools as tool_store
 from ..storage.paging import page_from
 from ..tools.builtin import TERMINAL_BASE_TOOLS, base_tool_names
 from . import blocks as block_rules
+from . import model_settings as settings_rules
 from . import validate
 from .catalog import OFFLINE_ENDPOINT_TYPE, OFFLINE_PROVIDER, Catalog
 from .db import transaction
@@ -224,6 +225,10 @@ class Agents:
         validate.one_of("agent_type", agent_type, AGENT_TYPES)
         name = request.name if has("name") and request.name.strip() else generated_name()
         model, llm_config = self._llm(has, request)
+        if has("model_settings"):
+            llm_config = settings_rules.apply(convert.struct_to_dict(request.model_settings), llm_config)
+        if has("response_format"):
+            settings_rules.check_response_format(convert.struct_to_dict(request.response_format))
         embedding, embedding_config = self._embedding(has, request)
         if embedding_config is None and self.catalog.default_embedding_handle():
             embedding = self.catalog.default_embedding_handle()
@@ -342,9 +347,13 @@ class Agents:
                 raise NotFound("agent", request.agent_id)
             if embedding_config is not None:
                 await self._check_embedding_change(conn, request.agent_id, embedding_config)
-            model, llm_config = self._llm(
-                has, request, current=convert.dict_to_message(current["llm_config"], models_pb2.LlmConfig())
-            )
+            current_llm = convert.dict_to_message(current["llm_config"], models_pb2.LlmConfig())
+            model, llm_config = self._llm(has, request, current=current_llm)
+            if has("model_settings"):
+                llm_config = settings_rules.apply(convert.struct_to_dict(request.model_settings),
+                                                  llm_config or current_llm)
+            if has("response_format"):
+                settings_rules.check_response_format(convert.struct_to_dict(request.response_format))
             if llm_config is not None:
                 changes["llm_config"] = convert.message_to_dict(llm_config)
                 if model is not None or has("llm_config"):

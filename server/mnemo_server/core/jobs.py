@@ -231,7 +231,8 @@ class Jobs:
                 items.append({"idx": i, "agent_id": item.agent_id, "run_id": None, "status": "failed",
                               "error": exc.message})
                 continue
-            items.append({"idx": i, "agent_id": item.agent_id, "run_id": run.id, "status": run.status})
+            items.append({"idx": i, "agent_id": item.agent_id, "run_id": run.id, "status": run.status,
+                          "error": None})
         async with transaction(self.engine) as conn:
             await store.insert_job(conn, job_id=job_id, job_type="batch", status="running",
                                    metadata={"job_type": "batch_messages"}, callback_url=callback_url, items=items)

@@ -488,6 +488,9 @@ class _Turn:
             temperature=self.llm_config.temperature if self.llm_config.HasField("temperature") else None,
             parallel_tool_calls=bool(self.llm_config.parallel_tool_calls) and not self.state.agent["tool_rules"],
             reasoning=bool(self.llm_config.enable_reasoner),
+            reasoning_effort=self.llm_config.reasoning_effort if self.llm_config.HasField("reasoning_effort") else None,
+            reasoning_budget=(self.llm_config.max_reasoning_tokens
+                              if self.llm_config.HasField("max_reasoning_tokens") else None),
         )
 
     # -- a model answer -----------------------------------------------------------

@@ -111,7 +111,8 @@ class AnthropicMessagesClient:
         # together with forced tool use; then the answer goes without thinking.
         thinking = request.reasoning and not forced and max_tokens > MIN_THINKING_BUDGET
         if thinking:
-            budget = max(MIN_THINKING_BUDGET, min(max_tokens // 2, max_tokens - 1))
+            wanted = request.reasoning_budget or max_tokens // 2
+            budget = max(MIN_THINKING_BUDGET, min(wanted, max_tokens - 1))
             params["thinking"] = {"type": "enabled", "budget_tokens": budget}
         elif request.reasoning:
             log.debug("thinking left off for %s (forced tool use or max_tokens %d too small)",

@@ -66,6 +66,10 @@ class LLMRequest:
     parallel_tool_calls: bool = False
     # Ask for native reasoning where the model supports it.
     reasoning: bool = False
+    # How hard to reason (OpenAI's reasoning_effort: "none" … "xhigh"), when set.
+    reasoning_effort: str | None = None
+    # Tokens the model may spend reasoning (Anthropic's and Gemini's thinking budget), when set.
+    reasoning_budget: int | None = None
 
 
 @dataclass

@@ -105,7 +105,10 @@ class GeminiClient:
         if request.temperature is not None:
             config["temperature"] = request.temperature
         if request.reasoning:
-            config["thinking_config"] = types.ThinkingConfig(include_thoughts=True)
+            config["thinking_config"] = types.ThinkingConfig(include_thoughts=True,
+                                                             thinking_budget=request.reasoning_budget)
+        elif request.reasoning_budget == 0:
+            config["thinking_config"] = types.ThinkingConfig(thinking_budget=0)
         return {"model": request.model, "contents": contents, "config": types.GenerateContentConfig(**config)}
 
     async def generate(self, request: LLMRequest, on_delta: OnDelta | None = None) -> LLMResponse:

@@ -79,6 +79,8 @@ class OpenAIChatClient:
             params[limit] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        if request.reasoning_effort is not None:
+            params["reasoning_effort"] = request.reasoning_effort
         return params
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
