@@ -309,7 +309,24 @@ def callback_server():
     server.shutdown()
 
 
-def test_callback_url_receives_the_end_of_the_batch(fake_llm, rest, callback_server):
+# Callbacks to this host are refused unless allowed (tests/test_jobs_batches.py::
+# test_callbacks_cannot_reach_this_host_or_private_networks); the receiver here is local.
+ALLOW_LOCAL_CALLBACKS = {"MNEMO_CALLBACK_ALLOW": "127.0.0.1"}
+
+
+@pytest.fixture(scope="module")
+def local_callbacks_rest(fake_llm):
+    stack = make_stack(llm_base_url=fake_llm.base_url, extra_env=ALLOW_LOCAL_CALLBACKS).start()
+    try:
+        with stack.http() as client:
+            yield Rest(client)
+    finally:
+        stack.stop()
+        shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+
+def test_callback_url_receives_the_end_of_the_batch(fake_llm, local_callbacks_rest, callback_server):
+    rest = local_callbacks_rest
     url, received = callback_server
     model = f"m-{uid()}"
     agent = new_agent(rest, model)
@@ -330,7 +347,8 @@ def test_a_batch_that_ended_while_unwatched_is_finalised_after_a_restart(fake_ll
     end, the server stops, and the next server finalises the batch from the
     database alone, calling back."""
     url, received = callback_server
-    stack = make_stack(llm_base_url=fake_llm.base_url, extra_env={"MNEMO_JOB_POLL_S": "3600"}).start()
+    stack = make_stack(llm_base_url=fake_llm.base_url,
+                       extra_env={"MNEMO_JOB_POLL_S": "3600", **ALLOW_LOCAL_CALLBACKS}).start()
     try:
         with stack.http() as client:
             rest = Rest(client)
@@ -492,3 +510,24 @@ def test_an_item_whose_agent_is_deleted_is_reported_failed(fake_llm, rest):
     assert done["items"][0]["status"] == "completed"
     assert done["items"][1]["status"] == "failed" and "deleted" in done["items"][1]["error"]
     assert done["items"][1]["agent_id"] == agents[1]  # kept after the agent is gone
+
+
+def test_callbacks_cannot_reach_this_host_or_private_networks(fake_llm, rest, callback_server):
+    """A batch's callback is a request the server makes for an API caller: by default it
+    may not reach this host, private networks or cloud metadata (server-side request forgery)."""
+    url, received = callback_server
+    model = f"m-{uid()}"
+    agent = new_agent(rest, model)
+    for target in ("http://127.0.0.1:9/x", "http://[::1]:9/x", "http://169.254.169.254/latest/meta-data",
+                   "http://10.1.2.3/x", "http://192.168.0.1/x", "http://0.0.0.0:9/x"):
+        rest.post("/v1/messages/batches", {"requests": [{"agent_id": agent, "input": "go"}],
+                                           "callback_url": target}, expect=400, contains="callback_url")
+    # A name that resolves to this host is refused when the callback would be sent.
+    fake_llm.script(Reply(text="done"), model=model)
+    named = url.replace("127.0.0.1", "localhost")
+    job = rest.post("/v1/messages/batches", {"requests": [{"agent_id": agent, "input": "go"}], "callback_url": named})
+    got = wait_for(lambda: (j := rest.get(f"/v1/jobs/{job['id']}")).get("callback_sent_at") and j)
+    assert got["status"] == "completed" and "callback_status_code" not in got
+    assert got["callback_error"].startswith("refused: localhost resolves to"), got
+    time.sleep(0.5)
+    assert received == [], "the local receiver must not have been called"

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
+import socket
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +59,41 @@ def _float_env(name: str, default: float) -> float:
         return default
 
 
+def _callback_allow() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """MNEMO_CALLBACK_ALLOW: comma-separated addresses or CIDR blocks a callback may reach
+    even though they are loopback, private or link-local (an internal receiver)."""
+    blocks = []
+    for item in os.environ.get("MNEMO_CALLBACK_ALLOW", "").replace(" ", "").split(","):
+        if item:
+            try:
+                blocks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise SystemExit(f"MNEMO_CALLBACK_ALLOW: {item!r} is not an address or CIDR block") from None
+    return tuple(blocks)
+
+
+def _forbidden(address: str, allow: tuple) -> bool:
+    """Whether a callback must not reach `address`: this host, a private or shared network,
+    link-local (cloud metadata), multicast or reserved, unless MNEMO_CALLBACK_ALLOW lists it."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in block for block in allow):
+        return False
+    return not ip.is_global or ip.is_multicast
+
+
+async def _check_callback_target(url: str, allow: tuple) -> None:
+    """Refuses (ValueError) a callback whose host resolves to an address it must not reach."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    for *_, sockaddr in infos:
+        if _forbidden(sockaddr[0], allow):
+            raise ValueError(f"{parts.hostname} resolves to {sockaddr[0]}, which a callback may not reach "
+                             "(loopback, private, link-local or reserved; MNEMO_CALLBACK_ALLOW lists exceptions)")
+
+
 def _prefixed(prefix: str, error: InvalidArgument) -> InvalidArgument:
     problem = error.message[len(error.field) + 2:] if error.message.startswith(error.field + ": ") else error.message
     return InvalidArgument(f"{prefix}.{error.field}", problem)
@@ -70,6 +107,7 @@ class Jobs:
         self.poll_s = _float_env("MNEMO_JOB_POLL_S", 1.0)
         self._poller: asyncio.Task | None = None
         self._callbacks: set[asyncio.Task] = set()
+        self._callback_allow = _callback_allow()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -111,12 +149,15 @@ class Jobs:
         error: str | None = None
         payload = {"job_id": job_id, "status": status, "completed_at": completed_at.isoformat()}
         try:
-            async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_S, follow_redirects=False) as client:
+            await _check_callback_target(url, self._callback_allow)
+            async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_S, follow_redirects=False, trust_env=False) as client:
                 response = await client.post(url, json=payload)
             code = response.status_code
             if code >= 400:
                 error = f"the callback URL answered HTTP {code}"
-        except httpx.HTTPError as exc:
+        except ValueError as exc:
+            error = f"refused: {exc}"
+        except (httpx.HTTPError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         try:
             async with transaction(self.engine) as conn:
@@ -206,6 +247,14 @@ class Jobs:
             parts = urlsplit(request.callback_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise InvalidArgument("callback_url", f"must be an http or https URL, got '{request.callback_url}'")
+            try:
+                literal_forbidden = _forbidden(parts.hostname, self._callback_allow)
+            except ValueError:  # a name, not an address: checked when the callback is sent
+                literal_forbidden = False
+            if literal_forbidden:
+                raise InvalidArgument("callback_url", f"{parts.hostname} is loopback, private, link-local or "
+                                                      "reserved, which a callback may not reach "
+                                                      "(MNEMO_CALLBACK_ALLOW lists exceptions)")
             callback_url = request.callback_url
         for i, item in enumerate(request.requests):
             try:
