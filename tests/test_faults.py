@@ -25,6 +25,7 @@ from tests.test_runs import new_agent, sse_events, wait_for
 from tests.util import uid
 
 STALE_S = "2"
+OUTAGE_S = 20
 
 
 def ended(http, run_id):
@@ -191,7 +192,14 @@ def test_a_run_lost_in_a_database_restart_is_ended_and_the_agent_freed(fake_llm)
             run = http.post(f"/v1/agents/{agent}/messages/async", json={"input": "during the outage"}).json()
             wait_for(lambda: fake_llm.last_request(model=model) is not None)
             db.stop()  # the step's commit and the run's end both fail
-            time.sleep(5)
+            # Meanwhile requests get a prompt, honest answer (503), not a hang or an internal error.
+            started = time.monotonic()
+            for during in (http.get(f"/v1/agents/{agent}", timeout=15),
+                           http.post(f"/v1/agents/{agent}/messages", json={"input": "x"}, timeout=15)):
+                assert during.status_code == 503 and "database is unavailable" in during.json()["detail"], \
+                    stack.log()[-6000:]
+            assert time.monotonic() - started < 10
+            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - started)))  # the issue's scenario: 20 s without a database
             assert db.start() == url
             # Its own server notices it holds the agent for a run it no longer runs.
             lost = ended(http, run["id"])
@@ -262,3 +270,24 @@ def test_fifty_concurrent_sends_across_two_servers_are_all_kept_in_order_and_ans
     assert len(contents) == 2 * n
     assert all(contents[k + 1] == f"echo: {contents[k]}" for k in range(0, 2 * n, 2))
     assert sorted(contents[0::2]) == sorted(f"q{i}" for i in range(n))
+
+
+def test_only_database_connection_failures_are_reported_as_the_database_being_away():
+    """The 503 above is for the database's absence only, not any OSError."""
+    import asyncio
+
+    import asyncpg
+    from mnemo_server.api.errors import database_away
+
+    async def connect_to_nothing():
+        await asyncpg.connect("postgresql://u@/db?host=/nonexistent-socket-dir", timeout=2)
+
+    with pytest.raises(OSError) as refused:
+        asyncio.run(connect_to_nothing())
+    assert database_away(refused.value)
+    try:
+        Path("/nonexistent-file-of-a-request").read_text()
+    except FileNotFoundError as exc:
+        assert not database_away(exc)
+    assert database_away(asyncpg.exceptions.CannotConnectNowError("the database system is starting up"))
+    assert not database_away(ValueError("a request's own fault"))

@@ -441,6 +441,41 @@ async def test_retrying_client_never_retries_after_a_delta():
     assert [d.text for d in deltas] == ["partial"]
 
 
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_an_unreadable_answer_is_an_invalid_response_not_retried(fake, api, streamed):
+    """Malformed JSON, garbage SSE: a clean LLMError("invalid_response"), asked once."""
+    model = model_name(api)
+    event = "event: content_block_delta\n" if api == "anthropic" else ""  # Anthropic reads named events only
+    body = f"{event}data: {{not json\n\ndata: [DONE]\n\n" if streamed else '{"id": "x", "choices": [{"mess'
+    fake.script(Reply(raw_body=body), model=model)
+    client: OpenAIChatClient | AnthropicMessagesClient
+    if api == "openai":
+        client = OpenAIChatClient(api_key="k", base_url=fake.base_url + "/v1")
+    else:
+        client = AnthropicMessagesClient(api_key="k", base_url=fake.base_url)
+    sleeps = Sleeps()
+    try:
+        with pytest.raises(LLMError) as info:
+            await RetryingClient(client, sleep=sleeps).generate(ask(model), collector()[1] if streamed else None)
+    finally:
+        await client.aclose()
+    assert info.value.kind == "invalid_response" and "could not be read" in info.value.message
+    assert info.value.provider == api
+    assert requests_for(fake, model) == 1 and sleeps.delays == []
+
+
+async def test_a_failure_of_the_callers_delta_sink_is_raised_as_it_is():
+    """on_delta's own error is not taken for an unreadable answer."""
+    inner = Flaky("server", 1, delta_first=True)
+
+    async def on_delta(delta: Delta) -> None:
+        raise KeyError("the caller's own bug")
+
+    with pytest.raises(KeyError, match="the caller's own bug"):
+        await RetryingClient(inner, sleep=Sleeps()).generate(ask("m"), on_delta)
+
+
 def test_backoff_is_capped():
     policy = RetryPolicy(base_delay=0.5, max_delay=8.0, max_retry_after=30.0)
     assert policy.delay(10, None, rng=lambda: 1.0) == 8.0

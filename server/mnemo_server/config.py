@@ -182,6 +182,11 @@ class Settings:
     max_concurrent_streams: int = 200
     rpc_timeout_s: float = 600.0
     stream_idle_timeout_s: float = 900.0
+    # Time limits of the agent loop: one model call (each attempt; the connect phase is capped at
+    # 10 s), and a whole turn, every step, retry and tool included (counted from when the run
+    # takes the agent; a turn out of time stops with stop reason `error`).
+    provider_timeout_s: float = 600.0
+    turn_timeout_s: float = 1800.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -223,4 +228,6 @@ class Settings:
             max_concurrent_streams=_positive_int("MNEMO_MAX_CONCURRENT_STREAMS", 200),
             rpc_timeout_s=_positive_float("MNEMO_RPC_TIMEOUT_S", 600.0),
             stream_idle_timeout_s=_positive_float("MNEMO_STREAM_IDLE_TIMEOUT_S", 900.0),
+            provider_timeout_s=_positive_float("MNEMO_PROVIDER_TIMEOUT_S", 600.0),
+            turn_timeout_s=_positive_float("MNEMO_TURN_TIMEOUT_S", 1800.0),
         )

@@ -41,7 +41,8 @@ class Services:
         self.passages = Passages(engine, self.catalog, self.embeddings)
         self.coordinator = RunCoordinator(engine)
         self.driver = DriverPool(engine)
-        self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver)
+        self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver,
+                              turn_timeout_s=settings.turn_timeout_s)
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
         self.chat = ChatCompletions(self.messages)

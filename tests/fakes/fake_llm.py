@@ -138,6 +138,10 @@ class Reply:
     finish_reason: str | None = None  # override, OpenAI vocabulary (mapped for Anthropic)
     prompt_tokens: int | None = None  # usage overrides; estimated when omitted
     completion_tokens: int | None = None
+    # A broken provider: answer 200 with this body instead of a well-formed one, as it is (with the
+    # JSON content type for a plain call, as an SSE stream for a streamed one; e.g. malformed JSON,
+    # or SSE events that are not JSON). Served after any delay, with any drop_after_events.
+    raw_body: str | None = None
 
 
 @dataclass
@@ -509,7 +513,8 @@ class FakeLLM:
         self._send_json(writer, err.status, payload, api, keep_alive, extra)
 
     async def _send_sse(self, writer: asyncio.StreamWriter, events: list[bytes], reply: Reply,
-                        api: str, keep_alive: bool, content_type: str = "text/event-stream; charset=utf-8") -> None:
+                        api: str, keep_alive: bool, content_type: str = "text/event-stream; charset=utf-8",
+                        record: RecordedRequest | None = None) -> None:
         """Stream pre-encoded SSE events, one HTTP chunk each.
 
         Without an inter-event delay the whole response goes out in a single write:
@@ -530,8 +535,17 @@ class FakeLLM:
         writer.write(head)
         for chunk in chunks:
             writer.write(chunk)
-            await writer.drain()  # raises ConnectionError if the client hung up
+            try:
+                await writer.drain()  # raises ConnectionError if the client hung up
+            except ConnectionError:
+                if record is not None:
+                    record.disconnected = True
+                raise
             await asyncio.sleep(reply.chunk_delay_s)
+            if writer.is_closing() or writer.transport.get_extra_info("socket") is None:
+                if record is not None:
+                    record.disconnected = True
+                raise ConnectionError("the client hung up mid-stream")
         writer.write(b"0\r\n\r\n")
 
     # ------------------------------------------------------------------ routing & endpoints
@@ -800,11 +814,27 @@ class FakeLLM:
             await asyncio.sleep(reply.delay_s)
         if reply.error is not None:
             raise _HTTPError(reply.error)
+        if reply.raw_body is not None:
+            await self._send_raw(writer, reply, api, keep_alive, stream=bool(body.get("stream")))
+            return
         render = (_AnthropicReply if api == "anthropic" else _OpenAIReply)(body, reply)
         if body.get("stream"):
-            await self._send_sse(writer, render.stream(), reply, api, keep_alive)
+            await self._send_sse(writer, render.stream(), reply, api, keep_alive, record=record)
         else:
             self._send_json(writer, 200, render.complete(), api, keep_alive)
+
+    async def _send_raw(self, writer: asyncio.StreamWriter, reply: Reply, api: str, keep_alive: bool,
+                        *, stream: bool) -> None:
+        """A 200 whose body is `reply.raw_body` as it is (a broken provider)."""
+        assert reply.raw_body is not None
+        data = reply.raw_body.encode()
+        if stream:
+            # One SSE event per blank-line-separated block, as a real server flushes them.
+            events = [block.encode() + b"\n\n" for block in reply.raw_body.split("\n\n") if block]
+            await self._send_sse(writer, events, reply, api, keep_alive)
+        else:
+            writer.write(self._head(200, api, keep_alive, {"content-type": "application/json",
+                                                           "content-length": str(len(data))}) + data)
 
 
 # --------------------------------------------------------------------------- wire formats

@@ -12,14 +12,19 @@ from .errors import rpc_errors
 # Whole-response requests that end in these stop reasons fail with this code.
 FAILED_TURN_CODES = {
     "llm_api_error": grpc.StatusCode.UNAVAILABLE,
+    "invalid_llm_response": grpc.StatusCode.UNAVAILABLE,
     "context_window_overflow": grpc.StatusCode.FAILED_PRECONDITION,
 }
+# ... and those that end with an error of these types (stop reason `error`).
+FAILED_TURN_ERROR_CODES = {"turn_timeout": grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 async def abort_failed_turn(context, failed: TurnFailed) -> None:
     # The failed step wrote nothing but the request's input; a retry by the
     # client would send the input twice, so tell HTTP clients not to.
-    code = FAILED_TURN_CODES.get(failed.result.stop_reason, grpc.StatusCode.INTERNAL)
+    error_type = failed.result.error.error_type if failed.result.error is not None else ""
+    code = FAILED_TURN_CODES.get(failed.result.stop_reason) or FAILED_TURN_ERROR_CODES.get(
+        error_type, grpc.StatusCode.INTERNAL)
     await context.abort(
         code, f"{failed} (the messages of the request so far are saved; run {failed.result.run_id})",
         trailing_metadata=(("x-should-retry", "false"),),

@@ -259,6 +259,11 @@ class Runs:
                 if events:
                     idle_since = asyncio.get_running_loop().time()
                     continue
+                if state is None:  # deleted meanwhile, with its agent
+                    for event in failure_events(run_id, "stream_incomplete", f"run '{run_id}' was deleted (with "
+                                                "its agent) before finishing its stream"):
+                        yield event
+                    return
                 now = asyncio.get_running_loop().time()
                 if state is not None and state[0] in store.TERMINAL and now - idle_since > 2.0:
                     # Ended without its closing events (its server died): say so, and why.
@@ -271,13 +276,22 @@ class Runs:
                                                 f"without finishing its stream{why}"):
                         yield event
                     return
-                timeout = PING_INTERVAL_S if include_pings else 1.0
+                # A NOTIFY (events logged, or the run ended) wakes this reader at
+                # once; the timeout is a slow safety net (MNEMO_STREAM_POLL_S),
+                # or the next ping, or, once the run has ended, the short wait
+                # for its last events.
+                timeout = self.coordinator.stream_poll_s
+                if include_pings:
+                    timeout = min(timeout, max(0.0, idle_since + PING_INTERVAL_S - now))
                 if state is not None and state[0] in store.TERMINAL:
                     timeout = 0.25
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=timeout)
                 except TimeoutError:
-                    if include_pings and (state is None or state[0] not in store.TERMINAL):
+                    now = asyncio.get_running_loop().time()
+                    if (include_pings and now - idle_since >= PING_INTERVAL_S
+                            and (state is None or state[0] not in store.TERMINAL)):
+                        idle_since = now
                         yield ping(run_id, after)
 
     # -- cancelling, reading -------------------------------------------------------------

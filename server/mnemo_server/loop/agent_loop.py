@@ -14,7 +14,10 @@ Two loop styles:
 
 Every request ends with a stop reason. A model error ends it cleanly
 (`llm_api_error`): the failed step writes nothing but its step row, and the
-input messages of the request are kept.
+input messages of the request are kept. A turn has a wall-clock budget
+(MNEMO_TURN_TIMEOUT_S): once it is spent, the model call in flight is cancelled
+and the turn stops (`error`, with an error_message of type `turn_timeout`),
+keeping what its earlier steps committed and its input.
 """
 from __future__ import annotations
 
@@ -123,13 +126,18 @@ class _Step:
     tool_ms: float = 0.0
 
 
+# A turn's wall-clock budget when none is configured (Settings.turn_timeout_s).
+DEFAULT_TURN_TIMEOUT_S = 1800.0
+
+
 class AgentLoop:
     def __init__(self, engine: AsyncEngine, registry: ProviderRegistry, secret_box: Any = None,
-                 driver: DriverPool | None = None):
+                 driver: DriverPool | None = None, *, turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S):
         self.engine = engine
         self.driver = driver  # the hot statements' pool (storage/driver.py)
         self.registry = registry
         self.secret_box = secret_box  # decrypts agent secrets for custom tools
+        self.turn_timeout_s = turn_timeout_s  # MNEMO_TURN_TIMEOUT_S
 
     async def run(self, request: TurnRequest, sink: Sink | None = None) -> TurnResult:
         return await _Turn(self, request, sink).run()
@@ -147,6 +155,7 @@ class _Turn:
         self.step_count = 0
         self.context_tokens = 0
         self.started = time.monotonic()
+        self.deadline = self.started + loop.turn_timeout_s
         self.first_event_ms: float | None = None
         self.stored_inputs = {m.id for m in request.inputs} if request.inputs_stored else set()
 
@@ -341,14 +350,29 @@ class _Turn:
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
                                            "cancelled", status="cancelled")
                 break
+            if time.monotonic() >= self.deadline:  # a tool of the last step used up the budget
+                stop_reason, error_view = "error", self._out_of_time_view()
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           error_view.message, error_type="turn_timeout")
+                break
             prompt = self.in_context + pending_inputs
             specs = self._tool_specs()  # what the rules allow at this step
             try:
-                prompt, compaction = await self._maybe_compact(prompt, pending_inputs, specs)
+                prompt, compaction = await self._bounded(self._maybe_compact(prompt, pending_inputs, specs))
             except CompactionError as exc:
                 stop_reason = "context_window_overflow"
                 error_view = self._error_view("context_window_overflow", str(exc))
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason, str(exc))
+                break
+            except _Cancelled:
+                stop_reason = "cancelled"
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           "cancelled while compacting the context", status="cancelled")
+                break
+            except _OutOfTime:
+                stop_reason, error_view = "error", self._out_of_time_view()
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           error_view.message, error_type="turn_timeout")
                 break
             if compaction is not None:
                 pending_inputs = [*compaction.new_messages, *pending_inputs]
@@ -366,9 +390,15 @@ class _Turn:
                                            f"{': ' + self.request.cancel_reason if self.request.cancel_reason else ''}",
                                            status="cancelled")
                 break
+            except _OutOfTime:
+                stop_reason, error_view = "error", self._out_of_time_view()
+                await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
+                                           error_view.message, error_type="turn_timeout")
+                break
             except LLMError as exc:
                 log.warning("model call failed for %s: %s (%s)", self.request.agent_id, exc.message, exc.kind)
-                stop_reason = "context_window_overflow" if exc.kind == "context_window_exceeded" else "llm_api_error"
+                stop_reason = {"context_window_exceeded": "context_window_overflow",
+                               "invalid_response": "invalid_llm_response"}.get(exc.kind, "llm_api_error")
                 error_view = self._error_view("llm_error", f"{exc.provider or 'model'}: {exc.message}")
                 await self._commit_failure(step, pending_inputs, pending_system, new_system, stop_reason,
                                            exc.message, error_type=exc.kind)
@@ -395,25 +425,41 @@ class _Turn:
         return self.request.cancel is not None and self.request.cancel.is_set()
 
     async def _generate(self, prompt: list[Message], specs: list[ToolSpec], step: _Step) -> LLMResponse:
-        """The model call, abandoned (nothing written) if the run is cancelled."""
-        call = self.client.generate(
+        """The model call, abandoned (nothing written) if the run is cancelled
+        or the turn runs out of time."""
+        return await self._bounded(self.client.generate(
             self._llm_request(prompt, specs), on_delta=self._delta_sink(step) if self.request.stream_tokens else None
-        )
-        if self.request.cancel is None:
-            return await call
+        ))
+
+    async def _bounded(self, call: Awaitable[Any]) -> Any:
+        """Awaits `call` (a model call, with its retries) until the run is
+        cancelled (_Cancelled) or the turn's budget is spent (_OutOfTime); then
+        the call is cancelled: its provider request must not run on (and be billed)."""
         answer = asyncio.ensure_future(call)
-        cancelled = asyncio.ensure_future(self.request.cancel.wait())
+        waiters: set[asyncio.Future[Any]] = {answer}
+        cancelled = asyncio.ensure_future(self.request.cancel.wait()) if self.request.cancel is not None else None
+        if cancelled is not None:
+            waiters.add(cancelled)
         try:
-            await asyncio.wait({answer, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=max(0.0, self.deadline - time.monotonic()),
+                               return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            answer.cancel()  # the provider request ends with us; it must not run on (and be billed)
+            answer.cancel()
             raise
         finally:
-            cancelled.cancel()
-        if not answer.done():
-            answer.cancel()
+            if cancelled is not None:
+                cancelled.cancel()
+        if answer.done():
+            return answer.result()
+        answer.cancel()
+        if self._cancelled():
             raise _Cancelled()
-        return answer.result()
+        raise _OutOfTime()
+
+    def _out_of_time_view(self) -> messages_pb2.LettaMessage:
+        return self._error_view(
+            "turn_timeout", f"the turn ran out of time: it took longer than {self.loop.turn_timeout_s:g} s "
+            "(MNEMO_TURN_TIMEOUT_S); the model call in flight was cancelled")
 
     def _streamed_types(self) -> set[str]:
         """Views already sent as deltas in token streaming (not re-sent whole).
@@ -752,6 +798,10 @@ class PendingApproval(MnemoError):
 
 class _Cancelled(Exception):
     """The run was cancelled while the model was answering."""
+
+
+class _OutOfTime(Exception):
+    """The turn's wall-clock budget (MNEMO_TURN_TIMEOUT_S) ran out."""
 
 
 class _Unavailable:

@@ -120,7 +120,7 @@ OnDelta = Callable[[Delta], Awaitable[None]]
 
 ErrorKind = Literal[
     "rate_limit", "timeout", "connection", "auth", "bad_request", "not_found", "server",
-    "context_window_exceeded", "empty_response",
+    "context_window_exceeded", "empty_response", "invalid_response",
 ]
 
 

@@ -16,7 +16,10 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import anthropic as anthropic_sdk
+import openai as openai_sdk
 from mnemo.v1 import models_pb2
 
 from ..config import AZURE_DEFAULT_API_VERSION, BEDROCK_ANTHROPIC_VERSION, Settings
@@ -75,6 +78,15 @@ class RetryPolicy:
         return ceiling / 2 + rng() * ceiling / 2
 
 
+# What reading an answer that is not what the provider's API promises raises (malformed JSON,
+# SSE events that are not JSON, JSON of the wrong shape), in the SDKs or in our conversions.
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
+class _DeliveryFailed(Exception):
+    """The caller's on_delta raised (its own failure, raised again as it is)."""
+
+
 class RetryingClient:
     """Retries transient failures (rate limits, 5xx, timeouts, broken connections)
     of the client it wraps.
@@ -82,6 +94,10 @@ class RetryingClient:
     A streamed answer is never retried once a delta has been delivered: the
     caller has already shown it, and a second attempt would repeat or contradict
     it. The error is raised at once instead.
+
+    An answer that cannot be read (malformed JSON, garbage SSE, the wrong
+    shape) is an LLMError("invalid_response"), not retried: the provider
+    answered (and billed) it, and would likely answer alike.
     """
 
     def __init__(self, inner: LLMClient, policy: RetryPolicy | None = None, *,
@@ -97,13 +113,25 @@ class RetryingClient:
             nonlocal delivered
             delivered = True  # before handing it on: from here the answer may be visible
             assert on_delta is not None
-            await on_delta(delta)
+            try:
+                await on_delta(delta)
+            except Exception as exc:
+                raise _DeliveryFailed() from exc
 
         callback = forward if on_delta is not None else None
         attempt = 1
         while True:
             try:
                 return await self.inner.generate(request, callback)
+            except _DeliveryFailed as failed:
+                assert failed.__cause__ is not None
+                raise failed.__cause__ from None
+            except _UNREADABLE as exc:
+                provider = getattr(self.inner, "provider", None) or getattr(self.inner, "endpoint_type", "")
+                log.warning("%s call to %s: unreadable answer (%s: %s)", provider or "model", request.model,
+                            type(exc).__name__, exc)
+                raise LLMError("invalid_response", f"the answer could not be read ({type(exc).__name__}: {exc})",
+                               provider=provider) from exc
             except LLMError as err:
                 if err.kind not in RETRYABLE_KINDS or attempt >= self.policy.attempts:
                     raise
@@ -168,7 +196,9 @@ class ProviderRegistry:
                  retry: RetryPolicy | None = None, timeout: float | None = None):
         self._providers: dict[str, Provider] = (catalog or Catalog(settings)).providers
         self._retry = retry or RetryPolicy()
-        self._timeout = timeout  # None: each client's default (600 s reads, 10 s to connect)
+        # Seconds one model call (each attempt) may take to connect, send and answer; a stream
+        # may stay silent that long between two chunks (MNEMO_PROVIDER_TIMEOUT_S).
+        self._timeout = settings.provider_timeout_s if timeout is None else timeout
         self._clients: dict[tuple[str, str, str], RetryingClient] = {}
         self._offline: RetryingClient | None = None
 
@@ -217,18 +247,19 @@ class ProviderRegistry:
         return client
 
     def _build(self, etype: str, base_url: str, api_key: str, provider: Provider | None) -> LLMClient:
-        extra = {} if self._timeout is None else {"timeout": self._timeout}
         if etype == "anthropic":
-            return AnthropicMessagesClient(api_key=api_key, base_url=base_url, **extra)
+            return AnthropicMessagesClient(api_key=api_key, base_url=base_url,
+                                           timeout=sdk_timeout(anthropic_sdk, self._timeout))
         if etype == "google_ai":
-            return GeminiClient(api_key=api_key, base_url=base_url, **extra)
+            return GeminiClient(api_key=api_key, base_url=base_url, timeout=self._timeout)
         if etype == "azure":
             assert provider is not None
             return azure_client(provider, base_url, self._timeout)
         if etype == "bedrock":
             assert provider is not None
             return bedrock_client(provider, base_url, self._timeout)
-        return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype, **extra)
+        return OpenAIChatClient(api_key=api_key, base_url=base_url, endpoint_type=etype,
+                                timeout=sdk_timeout(openai_sdk, self._timeout))
 
     async def aclose(self) -> None:
         """Closes every client built so far."""
@@ -238,6 +269,13 @@ class ProviderRegistry:
         for result in results:
             if isinstance(result, BaseException):
                 log.warning("closing an LLM client failed: %r", result)
+
+
+def sdk_timeout(sdk: Any, seconds: float) -> Any:
+    """The timeout of one model call, in the SDK's own type (`openai.Timeout`,
+    `anthropic.Timeout`): `seconds` to send, to wait for the answer and between
+    two chunks of a stream; connecting gives up after 10 s at most."""
+    return sdk.Timeout(seconds, connect=min(10.0, seconds))
 
 
 def azure_client(provider: Provider, base_url: str, timeout: float | None = None) -> OpenAIChatClient:
@@ -251,7 +289,8 @@ def azure_client(provider: Provider, base_url: str, timeout: float | None = None
 
     sdk = openai.AsyncAzureOpenAI(api_key=provider.api_key, azure_endpoint=base_url,
                                   api_version=provider.api_version or AZURE_DEFAULT_API_VERSION,
-                                  timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+                                  timeout=DEFAULT_TIMEOUT if timeout is None else sdk_timeout(openai, timeout),
+                                  max_retries=0)
     return OpenAIChatClient(api_key=provider.api_key or "", endpoint_type="azure", sdk=sdk)
 
 
@@ -266,7 +305,7 @@ def bedrock_client(provider: Provider, base_url: str, timeout: float | None = No
     sdk = anthropic.AsyncAnthropicBedrock(
         aws_access_key=provider.access_key, aws_secret_key=provider.api_key,
         aws_session_token=provider.session_token, aws_region=provider.region or "us-east-1", base_url=base_url,
-        timeout=DEFAULT_TIMEOUT if timeout is None else timeout, max_retries=0)
+        timeout=DEFAULT_TIMEOUT if timeout is None else sdk_timeout(anthropic, timeout), max_retries=0)
     # Bedrock takes the API version in the body, and only its own ("bedrock-2023-05-31").
     version = provider.api_version or BEDROCK_ANTHROPIC_VERSION
     return AnthropicMessagesClient(api_key=provider.api_key or "", sdk=sdk, provider="bedrock",

@@ -2,6 +2,14 @@
 runs of dead servers, and a LISTEN connection that wakes local waiters when an
 agent is released, a run is cancelled or a background run logs events.
 
+Waking: a NOTIFY names what changed (the agent released, the run that logged
+events or ended), and wakes only the waiters of that agent or run; nobody
+else queries. Polling is only a slow safety net for a lost notification:
+queued runs look again every `MNEMO_QUEUE_POLL_S` (default 30 s), readers of
+background runs every `MNEMO_STREAM_POLL_S` (default 30 s). The LISTEN
+connection is checked every heartbeat; when it had to be reopened, every
+waiter looks once (notifications may have been missed meanwhile).
+
 Timing: a server heartbeats every `stale_s / 5` seconds; one silent for
 `stale_s` (default 15 s) is dead, its runs are failed by the next sweep of any
 server, and its agents accept new runs at once. The heartbeat commits on its
@@ -43,6 +51,9 @@ class RunCoordinator:
         self.server_id = new_id("server")
         self.stale_s = _float_env("MNEMO_SERVER_STALE_AFTER_S", 15.0)
         self.retention_hours = _float_env("MNEMO_RUN_EVENTS_RETENTION_HOURS", 24.0)
+        # Safety nets only: NOTIFY wakes queued runs and stream readers.
+        self.queue_poll_s = max(0.1, _float_env("MNEMO_QUEUE_POLL_S", 30.0))
+        self.stream_poll_s = max(0.1, _float_env("MNEMO_STREAM_POLL_S", 30.0))
         self._listener: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task] = []
         self._agent_waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
@@ -167,11 +178,15 @@ class RunCoordinator:
 
     async def wait_turn(self, run_id: str, agent_id: str) -> bool:
         """Waits until the run holds the agent. False if it was cancelled (or
-        failed) while queued."""
+        failed) while queued. It looks (queries) when it arrives, when the
+        agent's release is announced, and every `queue_poll_s` otherwise; each
+        look is logged at DEBUG with its cause."""
         event = asyncio.Event()
         self._agent_waiters[agent_id].add(event)
+        cause = "arrival"
         try:
             while True:
+                log.debug("queued run %s looks at agent %s (%s)", run_id, agent_id, cause)
                 async with transaction(self.engine) as conn:
                     if await store.try_claim(conn, run_id=run_id, agent_id=agent_id, owner=self.server_id,
                                              stale_s=self.stale_s):
@@ -180,10 +195,14 @@ class RunCoordinator:
                 if current is None or current[0] != "created":
                     return False
                 event.clear()
-                # A NOTIFY wakes us at once; the timeout covers a dead holder
-                # whose server can only be noticed by time passing.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=max(0.5, self.stale_s / 5))
+                # A NOTIFY about this agent wakes us at once (a release, a
+                # cancel of a run queued before us, or the sweep ending the
+                # run of a dead server); the timeout is only a safety net.
+                try:
+                    await asyncio.wait_for(event.wait(), timeout=self.queue_poll_s)
+                    cause = "notify"
+                except TimeoutError:
+                    cause = "poll"
         finally:
             self._agent_waiters[agent_id].discard(event)
             if not self._agent_waiters[agent_id]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mnemo.v1 import agents_pb2, models_pb2, tools_pb2
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import blocks as block_store
@@ -14,6 +14,7 @@ from . import convert
 from . import identities as identity_store
 from . import tools as tool_store
 from .paging import Page, apply_page
+from .runs import AGENT_FREE_CHANNEL, RUN_EVENTS_CHANNEL
 from .schema import agent_blocks, agent_secrets, agents, identities, identity_agents
 
 AGENT_COLUMNS = list(agents.c)
@@ -164,6 +165,12 @@ async def touch(conn: AsyncConnection, agent_ids: Sequence[str]) -> None:
 
 
 async def delete_agent(conn: AsyncConnection, agent_id: str) -> bool:
+    """Deletes the agent (its runs cascade), waking its queued runs and the
+    readers of its live runs' streams (they end, their run is gone)."""
+    await conn.execute(text("""
+        SELECT pg_notify(:events, id) FROM runs WHERE agent_id = :a AND status IN ('created', 'running')
+    """), {"events": RUN_EVENTS_CHANNEL, "a": agent_id})
+    await conn.execute(text("SELECT pg_notify(:free, :a)"), {"free": AGENT_FREE_CHANNEL, "a": agent_id})
     return (await conn.execute(delete(agents).where(agents.c.id == agent_id))).rowcount > 0
 
 

@@ -74,7 +74,8 @@ async def finish(
     conn: AsyncConnection, *, run_id: str, agent_id: str, status: str, stop_reason: str | None,
     usage: dict[str, int] | None = None, ttft_ms: float | None = None, error: str | None = None,
 ) -> None:
-    """Ends the run and releases the agent (if the run held it), waking waiters."""
+    """Ends the run and releases the agent (if the run held it), waking the
+    agent's queued runs and the run's stream readers."""
     values: dict[str, Any] = {
         "status": status, "stop_reason": stop_reason, "completed_at": func.now(),
         "total_duration_ms": func.extract("epoch", func.now() - runs.c.created_at) * 1000,
@@ -87,6 +88,7 @@ async def finish(
         values["error"] = {"message": error}
     await conn.execute(update(runs).where(runs.c.id == run_id, runs.c.status.not_in(TERMINAL)).values(**values))
     await release(conn, run_id=run_id, agent_id=agent_id)
+    await notify_events(conn, run_id)
 
 
 async def release(conn: AsyncConnection, *, run_id: str, agent_id: str) -> None:
@@ -135,21 +137,35 @@ async def sweep(conn: AsyncConnection, *, stale_s: float, retention_hours: float
     """Fails the runs of servers that stopped heartbeating, frees their agents,
     forgets long-dead servers and old run events. Returns (run, agent) pairs
     that were failed."""
-    dead = (await conn.execute(text("""
-        UPDATE runs SET status = 'failed', stop_reason = 'error', completed_at = now(),
-               error = '{"message": "the server running this run stopped"}'::jsonb
-        WHERE status IN ('created', 'running') AND owner IN (
-            SELECT id FROM servers WHERE heartbeat_at < now() - make_interval(secs => :stale))
-        RETURNING id, agent_id
-    """), {"stale": stale_s})).all()
+    dead = (await conn.execute(FAIL_DEAD_RUNS, {"stale": stale_s})).all()
     for run_id, agent_id in dead:
         await release(conn, run_id=run_id, agent_id=agent_id)
-    await conn.execute(text("DELETE FROM servers WHERE heartbeat_at < now() - interval '1 day'"))
-    await conn.execute(text("""
-        DELETE FROM run_events WHERE run_id IN (
-            SELECT id FROM runs WHERE completed_at < now() - make_interval(hours => :hours))
-    """), {"hours": retention_hours})
+        await notify_events(conn, run_id)  # its stream readers report the failure now
+    await conn.execute(FORGET_DEAD_SERVERS)
+    await conn.execute(EXPIRE_RUN_EVENTS, {"hours": retention_hours})
     return [(r.id, r.agent_id) for r in dead]
+
+
+# The sweep's periodic statements, each behind an index (migration 0010; the
+# test tests/test_wakeups.py checks their plans). Live runs: index runs_active.
+# Servers: index servers_heartbeat_at.
+# Run events: index run_events_created_at finds the events older than the
+# retention (all that is left of the older ones are those of runs still
+# running or ended recently), the run's end is checked through its primary key;
+# so the work does not grow with the number of runs ever made.
+FAIL_DEAD_RUNS = text("""
+    UPDATE runs SET status = 'failed', stop_reason = 'error', completed_at = now(),
+           error = '{"message": "the server running this run stopped"}'::jsonb
+    WHERE status IN ('created', 'running') AND owner IN (
+        SELECT id FROM servers WHERE heartbeat_at < now() - make_interval(secs => :stale))
+    RETURNING id, agent_id
+""")
+FORGET_DEAD_SERVERS = text("DELETE FROM servers WHERE heartbeat_at < now() - interval '1 day'")
+EXPIRE_RUN_EVENTS = text("""
+    DELETE FROM run_events e USING runs r
+    WHERE e.created_at < now() - make_interval(hours => :hours)
+      AND r.id = e.run_id AND r.completed_at < now() - make_interval(hours => :hours)
+""")
 
 
 async def held_by(conn: AsyncConnection, server_id: str) -> list[tuple[str, str]]:
@@ -171,11 +187,16 @@ async def forget_server(conn: AsyncConnection, server_id: str) -> None:
 
 # -- event log ------------------------------------------------------------------
 
+async def notify_events(conn: AsyncConnection, run_id: str) -> None:
+    """Wakes the readers of the run's event log (on every server)."""
+    await conn.execute(text("SELECT pg_notify(:c, :r)"), {"c": RUN_EVENTS_CHANNEL, "r": run_id})
+
+
 async def append_events(conn: AsyncConnection, run_id: str, events: Sequence[tuple[int, bytes]]) -> None:
     if events:
         await conn.execute(pg_insert(run_events).on_conflict_do_nothing(),
                            [{"run_id": run_id, "seq": s, "event": e} for s, e in events])
-        await conn.execute(text("SELECT pg_notify(:c, :r)"), {"c": RUN_EVENTS_CHANNEL, "r": run_id})
+        await notify_events(conn, run_id)
 
 
 async def read_events(conn: AsyncConnection, run_id: str, after: int, limit: int = 500) -> list[tuple[int, bytes]]:

@@ -311,6 +311,8 @@ run_events = Table(
     Column("event", LargeBinary, nullable=False),
     Column("created_at", TS, nullable=False, server_default=text("now()")),
     PrimaryKeyConstraint("run_id", "seq", name="run_events_pkey"),
+    # The sweep's retention delete (storage/runs.py EXPIRE_RUN_EVENTS).
+    Index("run_events_created_at", "created_at"),
 )
 
 # Running server processes; a run whose server stopped heartbeating is dead.
@@ -321,6 +323,8 @@ servers = Table(
     Column("started_at", TS, nullable=False, server_default=text("now()")),
     Column("heartbeat_at", TS, nullable=False, server_default=text("now()")),
     Column("info", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # The sweep: dead servers' runs, forgetting long-dead servers (storage/runs.py).
+    Index("servers_heartbeat_at", "heartbeat_at"),
 )
 
 # Archival memory. `embedding` is stored at its real dimension (no typmod),
