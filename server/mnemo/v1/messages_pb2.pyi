@@ -12,6 +12,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CompactMessagesRequest(_message.Message):
+    __slots__ = ("agent_id", "compaction_settings", "max_message_length")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPACTION_SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    compaction_settings: _struct_pb2.Struct
+    max_message_length: int
+    def __init__(self, agent_id: _Optional[str] = ..., compaction_settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., max_message_length: _Optional[int] = ...) -> None: ...
+
+class CompactionResponse(_message.Message):
+    __slots__ = ("num_messages_before", "num_messages_after", "summary")
+    NUM_MESSAGES_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    NUM_MESSAGES_AFTER_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    num_messages_before: int
+    num_messages_after: int
+    summary: str
+    def __init__(self, num_messages_before: _Optional[int] = ..., num_messages_after: _Optional[int] = ..., summary: _Optional[str] = ...) -> None: ...
+
 class MessageCreate(_message.Message):
     __slots__ = ("type", "role", "content", "name", "otid", "sender_id", "approvals", "approve", "approval_request_id", "reason", "tool_returns", "text")
     TYPE_FIELD_NUMBER: _ClassVar[int]

@@ -68,6 +68,11 @@ class MessageServiceStub:
                 request_serializer=mnemo_dot_v1_dot_messages__pb2.GetContextWindowRequest.SerializeToString,
                 response_deserializer=mnemo_dot_v1_dot_messages__pb2.ContextWindowOverview.FromString,
                 _registered_method=True)
+        self.CompactMessages = channel.unary_unary(
+                '/mnemo.v1.MessageService/CompactMessages',
+                request_serializer=mnemo_dot_v1_dot_messages__pb2.CompactMessagesRequest.SerializeToString,
+                response_deserializer=mnemo_dot_v1_dot_messages__pb2.CompactionResponse.FromString,
+                _registered_method=True)
 
 
 class MessageServiceServicer:
@@ -127,6 +132,17 @@ class MessageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CompactMessages(self, request, context):
+        """Summarizes the agent's in-context history now, as compaction does when
+        the window fills: the oldest messages are replaced in the context window
+        by one summary written by the agent's model (they stay in recall memory,
+        searchable). Runs as a run of its own on the agent's queue, so it never
+        interleaves with a turn. Letta's `agents.messages.compact`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MessageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +175,11 @@ def add_MessageServiceServicer_to_server(servicer, server):
                     servicer.GetContextWindow,
                     request_deserializer=mnemo_dot_v1_dot_messages__pb2.GetContextWindowRequest.FromString,
                     response_serializer=mnemo_dot_v1_dot_messages__pb2.ContextWindowOverview.SerializeToString,
+            ),
+            'CompactMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompactMessages,
+                    request_deserializer=mnemo_dot_v1_dot_messages__pb2.CompactMessagesRequest.FromString,
+                    response_serializer=mnemo_dot_v1_dot_messages__pb2.CompactionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -326,6 +347,33 @@ class MessageService:
             '/mnemo.v1.MessageService/GetContextWindow',
             mnemo_dot_v1_dot_messages__pb2.GetContextWindowRequest.SerializeToString,
             mnemo_dot_v1_dot_messages__pb2.ContextWindowOverview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompactMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mnemo.v1.MessageService/CompactMessages',
+            mnemo_dot_v1_dot_messages__pb2.CompactMessagesRequest.SerializeToString,
+            mnemo_dot_v1_dot_messages__pb2.CompactionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,12 @@ class MessageServicer(messages_pb2_grpc.MessageServiceServicer):
     async def ResetMessages(self, request, context):
         return await self.messages.reset(request, self.agents)
 
+    async def CompactMessages(self, request, context):
+        try:
+            return await self.messages.compact(request)
+        except TurnFailed as failed:
+            await abort_failed_turn(context, failed)
+
     async def GetContextWindow(self, request, context):
         return await self.messages.context_window(request.agent_id)
 

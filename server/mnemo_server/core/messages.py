@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..loop import context as ctx
-from ..loop.agent_loop import AgentLoop, TurnRequest, TurnResult, _Turn
+from ..loop.agent_loop import AgentLoop, SummarizeRequest, TurnRequest, TurnResult, _Turn
 from ..loop.inputs import _parts, answers_from_request, max_steps, messages_from_request
 from ..loop.tokens import TokenCounter
 from ..loop.views import ViewOptions, views, views_of
@@ -103,6 +103,21 @@ class Messages:
                 reasoning_tokens=result.usage.reasoning_tokens,
             ),
         )
+
+    async def compact(self, request: messages_pb2.CompactMessagesRequest) -> messages_pb2.CompactionResponse:
+        """A summarize run: queued on the agent like any run, it compacts the context and ends."""
+        validate.required("agent_id", request.agent_id)
+        ask = summarize_request(request)
+        turn = TurnRequest(agent_id=request.agent_id, inputs=[], max_steps=1, summarize=ask)
+        started = await self.runs.start(turn, background=False, if_busy="queue",
+                                        config={"summarize": {"mode": ask.mode, "keep": ask.keep}})
+        result = await self.runs.foreground(turn, started)
+        if result.error is not None:
+            raise TurnFailed(result)
+        done = result.compaction or {}
+        return messages_pb2.CompactionResponse(num_messages_before=done.get("num_messages_before", 0),
+                                               num_messages_after=done.get("num_messages_after", 0),
+                                               summary=done.get("summary", ""))
 
     async def send_async(self, request: messages_pb2.SendMessageRequest):
         turn, started = await self._start(request, background=True)
@@ -325,6 +340,41 @@ class Messages:
         for f in functions:
             json_format.ParseDict(f, overview.functions_definitions.add())
         return overview
+
+
+COMPACTION_MODES = ("sliding_window", "all")
+
+
+def summarize_request(request: messages_pb2.CompactMessagesRequest) -> SummarizeRequest:
+    """The compaction a summarize request asks for; INVALID_ARGUMENT naming what cannot be honoured."""
+    settings = convert.struct_to_dict(request.compaction_settings) if request.HasField("compaction_settings") else {}
+    field = "compaction_settings"
+    mode = settings.pop("mode", None) or "sliding_window"
+    if mode not in COMPACTION_MODES:
+        raise InvalidArgument(f"{field}.mode", f"must be one of {', '.join(COMPACTION_MODES)}, got {mode!r}")
+    share = settings.pop("sliding_window_percentage", None)
+    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1):
+        raise InvalidArgument(f"{field}.sliding_window_percentage", f"must be between 0 and 1, got {share!r}")
+    prompt = settings.pop("prompt", None)
+    if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+        raise InvalidArgument(f"{field}.prompt", "must be non-empty text")
+    clip = settings.pop("clip_chars", None)
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip < 100):
+        raise InvalidArgument(f"{field}.clip_chars", f"must be at least 100 characters, got {clip!r}")
+    for key, value in settings.items():
+        if key in ("model", "model_settings") and value is None:
+            continue
+        if key == "prompt_acknowledgement" and value is False:
+            continue
+        raise InvalidArgument(f"{field}.{key}", "is not supported: the agent's own model summarizes")
+    keep = None
+    if request.HasField("max_message_length"):
+        if request.max_message_length < 2:
+            raise InvalidArgument("max_message_length", f"must be at least 2 (the system message and the summary), "
+                                                        f"got {request.max_message_length}")
+        keep = request.max_message_length
+    return SummarizeRequest(mode=mode, keep=keep, keep_share=float(share) if share is not None else 0.5,
+                            instructions=prompt, clip_chars=int(clip) if clip is not None else None)
 
 
 class TurnFailed(Exception):

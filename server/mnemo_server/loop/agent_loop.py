@@ -101,6 +101,19 @@ class TurnRequest:
     inputs_queued: bool = False
     # The id of the turn's first step, which the stored input carries.
     first_step_id: str = field(default_factory=lambda: new_id("step"))
+    # Set for a turn that only compacts the context instead of asking the model.
+    summarize: SummarizeRequest | None = None
+
+
+@dataclass(frozen=True)
+class SummarizeRequest:
+    """A turn that only compacts the agent's context (POST /v1/agents/{id}/summarize)."""
+
+    mode: str = "sliding_window"  # or "all"
+    keep: int | None = None  # most messages left in context, system and summary included
+    keep_share: float = 0.5  # sliding window: share of the context window the kept tail may use
+    instructions: str | None = None  # the summariser's prompt, instead of the default
+    clip_chars: int | None = None  # longest summary, in characters
 
 
 @dataclass
@@ -112,6 +125,8 @@ class TurnResult:
     step_count: int
     context_tokens: int = 0
     error: messages_pb2.LettaMessage | None = None
+    # For a summarize turn: num_messages_before, num_messages_after, summary.
+    compaction: dict[str, Any] | None = None
 
 
 @dataclass
@@ -320,6 +335,8 @@ class _Turn:
             self.in_context = [system]
         elif system_changed:
             self.in_context[0] = system
+        if self.request.summarize is not None:
+            return await self._summarize(system if system_changed else None, new_system)
         pending_approval = next((m for m in reversed(self.in_context) if m.role in ("approval", "approval_response",
                                  "user", "assistant")), None)
         pending_approval = pending_approval if pending_approval and pending_approval.role == "approval" else None
@@ -420,6 +437,28 @@ class _Turn:
         stop_reason = stop_reason or "max_steps"
         return TurnResult(self.request.run_id, self.emitted, stop_reason, self.usage, self.step_count,
                           self.context_tokens, error_view)
+
+    async def _summarize(self, pending_system: Message | None, new_system: bool) -> TurnResult:
+        """Compacts the context on request, in one step of its own (no model answer)."""
+        assert self.request.summarize is not None
+        step = _Step(id=self.request.first_step_id)
+        before = len(self.in_context)
+        compactor = Compactor(self.client, self.llm_config, self.request.agent_id, self.request.run_id)
+        ask = self.request.summarize
+        result = await compactor.compact_now(list(self.in_context), keep=ask.keep, mode=ask.mode,
+                                             keep_share=ask.keep_share, instructions=ask.instructions,
+                                             clip_chars=ask.clip_chars)
+        messages: list[Message] = []
+        if result is not None:
+            self.in_context = [self.in_context[0], *result.kept]
+            messages = result.new_messages
+        row = self._step_row(step, "success", "end_turn")
+        await asyncio.shield(self._write(step, messages, pending_system, new_system, row, "end_turn"))
+        if result is not None and self.request.include_compaction_messages:
+            await self._emit(result.event)
+        return TurnResult(self.request.run_id, self.emitted, "end_turn", self.usage, 0, self.context_tokens,
+                          compaction={"num_messages_before": before, "num_messages_after": len(self.in_context),
+                                      "summary": result.summary if result is not None else ""})
 
     def _cancelled(self) -> bool:
         return self.request.cancel is not None and self.request.cancel.is_set()

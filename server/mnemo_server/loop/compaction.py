@@ -49,6 +49,7 @@ class CompactionResult:
     kept: list[Message]  # the in-context tail that stays verbatim
     event: messages_pb2.LettaMessage
     evicted: int
+    summary: str = ""
 
 
 def transcript(messages: Sequence[Message]) -> str:
@@ -129,13 +130,66 @@ class Compactor:
         log.info("compacted %s: %d messages summarised, %d -> %d tokens", self.agent_id, len(evicted), total, after)
         return CompactionResult(new_messages=[message], kept=list(kept), event=event, evicted=len(evicted))
 
-    async def _summarise(self, evicted: Sequence[Message]) -> str:
+    async def compact_now(self, prompt: list[Message], *, keep: int | None = None, mode: str = "sliding_window",
+                          keep_share: float = TARGET, instructions: str | None = None,
+                          clip_chars: int | None = None) -> CompactionResult | None:
+        """Compaction on request (POST /v1/agents/{id}/summarize), whatever the prompt's size:
+        `mode` "all" summarises every message but the system message; "sliding_window" keeps
+        the tail that fits in `keep_share` of the window (TARGET, as automatic compaction
+        does). `keep`, when given, caps the messages left after it (system and summary
+        included); `instructions` replaces the summariser's prompt, `clip_chars` caps the
+        summary. None when there is nothing to summarise."""
+        system, history = prompt[0], prompt[1:]
+        counter = await asyncio.to_thread(TokenCounter, self.config)
+        if mode == "all":
+            cut = len(history)
+        else:
+            budget = keep_share * self.window - self._tokens(counter, [system])
+            cut, used = len(history), 0
+            while cut > 0:
+                cost = self._tokens(counter, [history[cut - 1]])
+                if used + cost > budget:
+                    break
+                used += cost
+                cut -= 1
+        if keep is not None:
+            cut = max(cut, len(history) - max(0, keep - 2))
+        while cut < len(history) and history[cut].role == "tool":  # a call stays with its results
+            cut += 1
+        evicted, kept = history[:cut], history[cut:]
+        if not evicted:
+            return None
+        before = self._tokens(counter, prompt)
+        summary = await self._summarise(evicted, instructions)
+        most = clip_chars if clip_chars is not None else max(800, self.window * 4 // 6)
+        if len(summary) > most:
+            summary = summary[:most] + " [summary cut]"
+        text = (f"Note: {len(evicted)} earlier messages were moved out of your context window to make room. "
+                "They are still searchable with conversation_search. Summary of them:\n" + summary)
+        now = datetime.now(UTC)
+        message = Message(id=new_id("message"), agent_id=self.agent_id, role="summary", run_id=self.run_id,
+                          content=[{"type": "text", "text": text}], created_at=now)
+        after = self._tokens(counter, [system, message, *kept])
+        event = messages_pb2.LettaMessage(message_type="event_message", event_type="compaction", run_id=self.run_id,
+                                          id=message.id)
+        event.date.FromDatetime(now)
+        event.event_data.CopyFrom(convert.struct({
+            "trigger": "requested", "mode": mode, "messages_evicted": len(evicted),
+            "context_tokens_before": before, "context_tokens_after": after, "context_window": self.window,
+        }))
+        log.info("compacted %s on request: %d messages summarised, %d -> %d tokens", self.agent_id, len(evicted),
+                 before, after)
+        return CompactionResult(new_messages=[message], kept=list(kept), event=event, evicted=len(evicted),
+                                summary=summary)
+
+    async def _summarise(self, evicted: Sequence[Message], instructions: str | None = None) -> str:
         text = transcript(evicted)
         if len(text) > CLIP_CHARS:
             text = "[...]\n" + text[-CLIP_CHARS:]
         request = LLMRequest(
             model=self.config.model,
-            messages=[ChatMessage(role="system", text=SUMMARY_PROMPT), ChatMessage(role="user", text=text)],
+            messages=[ChatMessage(role="system", text=instructions or SUMMARY_PROMPT),
+                      ChatMessage(role="user", text=text)],
             tool_choice="none", max_tokens=1024,
         )
         try:

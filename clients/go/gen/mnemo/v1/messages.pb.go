@@ -24,6 +24,140 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CompactMessagesRequest asks for a summary of an agent's context.
+type CompactMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifier of the agent.
+	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// How to compact: `mode` "sliding_window" (default: keep the newest
+	// messages that fit in `sliding_window_percentage` of the context window,
+	// 0.5 by default) or "all" (summarize every message but the system
+	// message); `prompt` replaces the summarizer's instructions; `clip_chars`
+	// caps the summary's length. Other settings (`model`, `model_settings`,
+	// `prompt_acknowledgement`, the self_compact modes) are refused.
+	CompactionSettings *structpb.Struct `protobuf:"bytes,2,opt,name=compaction_settings,json=compactionSettings,proto3" json:"compaction_settings,omitempty"`
+	// Letta's older form: the most messages to keep in context afterwards
+	// (system message and summary included).
+	MaxMessageLength *int32 `protobuf:"varint,3,opt,name=max_message_length,json=maxMessageLength,proto3,oneof" json:"max_message_length,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CompactMessagesRequest) Reset() {
+	*x = CompactMessagesRequest{}
+	mi := &file_mnemo_v1_messages_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactMessagesRequest) ProtoMessage() {}
+
+func (x *CompactMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_messages_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactMessagesRequest.ProtoReflect.Descriptor instead.
+func (*CompactMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CompactMessagesRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *CompactMessagesRequest) GetCompactionSettings() *structpb.Struct {
+	if x != nil {
+		return x.CompactionSettings
+	}
+	return nil
+}
+
+func (x *CompactMessagesRequest) GetMaxMessageLength() int32 {
+	if x != nil && x.MaxMessageLength != nil {
+		return *x.MaxMessageLength
+	}
+	return 0
+}
+
+// CompactionResponse says what a compaction did.
+type CompactionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages in the context window before.
+	NumMessagesBefore int32 `protobuf:"varint,1,opt,name=num_messages_before,json=numMessagesBefore,proto3" json:"num_messages_before,omitempty"`
+	// Messages in the context window after (the summary included).
+	NumMessagesAfter int32 `protobuf:"varint,2,opt,name=num_messages_after,json=numMessagesAfter,proto3" json:"num_messages_after,omitempty"`
+	// The summary written; empty when there was nothing to summarize.
+	Summary       string `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionResponse) Reset() {
+	*x = CompactionResponse{}
+	mi := &file_mnemo_v1_messages_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionResponse) ProtoMessage() {}
+
+func (x *CompactionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mnemo_v1_messages_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionResponse.ProtoReflect.Descriptor instead.
+func (*CompactionResponse) Descriptor() ([]byte, []int) {
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CompactionResponse) GetNumMessagesBefore() int32 {
+	if x != nil {
+		return x.NumMessagesBefore
+	}
+	return 0
+}
+
+func (x *CompactionResponse) GetNumMessagesAfter() int32 {
+	if x != nil {
+		return x.NumMessagesAfter
+	}
+	return 0
+}
+
+func (x *CompactionResponse) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
 // MessageCreate is one input message.
 //   - type "message" (default): `role`, `content`.
 //   - type "approval": the answer to an `approval_request_message`: one
@@ -65,7 +199,7 @@ type MessageCreate struct {
 
 func (x *MessageCreate) Reset() {
 	*x = MessageCreate{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[0]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -77,7 +211,7 @@ func (x *MessageCreate) String() string {
 func (*MessageCreate) ProtoMessage() {}
 
 func (x *MessageCreate) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[0]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -90,7 +224,7 @@ func (x *MessageCreate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageCreate.ProtoReflect.Descriptor instead.
 func (*MessageCreate) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{0}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *MessageCreate) GetType() string {
@@ -202,7 +336,7 @@ type ApprovalItem struct {
 
 func (x *ApprovalItem) Reset() {
 	*x = ApprovalItem{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[1]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +348,7 @@ func (x *ApprovalItem) String() string {
 func (*ApprovalItem) ProtoMessage() {}
 
 func (x *ApprovalItem) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[1]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +361,7 @@ func (x *ApprovalItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApprovalItem.ProtoReflect.Descriptor instead.
 func (*ApprovalItem) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{1}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ApprovalItem) GetType() string {
@@ -302,7 +436,7 @@ type ClientTool struct {
 
 func (x *ClientTool) Reset() {
 	*x = ClientTool{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[2]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +448,7 @@ func (x *ClientTool) String() string {
 func (*ClientTool) ProtoMessage() {}
 
 func (x *ClientTool) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[2]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +461,7 @@ func (x *ClientTool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientTool.ProtoReflect.Descriptor instead.
 func (*ClientTool) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{2}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ClientTool) GetName() string {
@@ -398,7 +532,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[3]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +544,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[3]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +557,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{3}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SendMessageRequest) GetAgentId() string {
@@ -554,7 +688,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[4]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +700,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[4]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +713,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{4}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ToolCall) GetName() string {
@@ -706,7 +840,7 @@ type LettaMessage struct {
 
 func (x *LettaMessage) Reset() {
 	*x = LettaMessage{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[5]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +852,7 @@ func (x *LettaMessage) String() string {
 func (*LettaMessage) ProtoMessage() {}
 
 func (x *LettaMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[5]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +865,7 @@ func (x *LettaMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LettaMessage.ProtoReflect.Descriptor instead.
 func (*LettaMessage) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{5}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LettaMessage) GetId() string {
@@ -1013,7 +1147,7 @@ type StopReason struct {
 
 func (x *StopReason) Reset() {
 	*x = StopReason{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[6]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1159,7 @@ func (x *StopReason) String() string {
 func (*StopReason) ProtoMessage() {}
 
 func (x *StopReason) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[6]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1172,7 @@ func (x *StopReason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReason.ProtoReflect.Descriptor instead.
 func (*StopReason) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{6}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StopReason) GetMessageType() string {
@@ -1082,7 +1216,7 @@ type UsageStatistics struct {
 
 func (x *UsageStatistics) Reset() {
 	*x = UsageStatistics{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[7]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +1228,7 @@ func (x *UsageStatistics) String() string {
 func (*UsageStatistics) ProtoMessage() {}
 
 func (x *UsageStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[7]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +1241,7 @@ func (x *UsageStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageStatistics.ProtoReflect.Descriptor instead.
 func (*UsageStatistics) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{7}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UsageStatistics) GetMessageType() string {
@@ -1188,7 +1322,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[8]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1334,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[8]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1347,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{8}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendMessageResponse) GetMessages() []*LettaMessage {
@@ -1268,7 +1402,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[9]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1414,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[9]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1427,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMessagesRequest) GetAgentId() string {
@@ -1385,7 +1519,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[10]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1531,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[10]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1544,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*LettaMessage {
@@ -1440,7 +1574,7 @@ type UpdateMessageRequest struct {
 
 func (x *UpdateMessageRequest) Reset() {
 	*x = UpdateMessageRequest{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[11]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1586,7 @@ func (x *UpdateMessageRequest) String() string {
 func (*UpdateMessageRequest) ProtoMessage() {}
 
 func (x *UpdateMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[11]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1599,7 @@ func (x *UpdateMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMessageRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMessageRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateMessageRequest) GetAgentId() string {
@@ -1516,7 +1650,7 @@ type ResetMessagesRequest struct {
 
 func (x *ResetMessagesRequest) Reset() {
 	*x = ResetMessagesRequest{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[12]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1662,7 @@ func (x *ResetMessagesRequest) String() string {
 func (*ResetMessagesRequest) ProtoMessage() {}
 
 func (x *ResetMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[12]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1675,7 @@ func (x *ResetMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ResetMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResetMessagesRequest) GetAgentId() string {
@@ -1569,7 +1703,7 @@ type GetContextWindowRequest struct {
 
 func (x *GetContextWindowRequest) Reset() {
 	*x = GetContextWindowRequest{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[13]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1715,7 @@ func (x *GetContextWindowRequest) String() string {
 func (*GetContextWindowRequest) ProtoMessage() {}
 
 func (x *GetContextWindowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[13]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1728,7 @@ func (x *GetContextWindowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetContextWindowRequest.ProtoReflect.Descriptor instead.
 func (*GetContextWindowRequest) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetContextWindowRequest) GetAgentId() string {
@@ -1650,7 +1784,7 @@ type ContextWindowOverview struct {
 
 func (x *ContextWindowOverview) Reset() {
 	*x = ContextWindowOverview{}
-	mi := &file_mnemo_v1_messages_proto_msgTypes[14]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1796,7 @@ func (x *ContextWindowOverview) String() string {
 func (*ContextWindowOverview) ProtoMessage() {}
 
 func (x *ContextWindowOverview) ProtoReflect() protoreflect.Message {
-	mi := &file_mnemo_v1_messages_proto_msgTypes[14]
+	mi := &file_mnemo_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1809,7 @@ func (x *ContextWindowOverview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContextWindowOverview.ProtoReflect.Descriptor instead.
 func (*ContextWindowOverview) Descriptor() ([]byte, []int) {
-	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_mnemo_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContextWindowOverview) GetContextWindowSizeMax() int32 {
@@ -1808,7 +1942,16 @@ var File_mnemo_v1_messages_proto protoreflect.FileDescriptor
 
 const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x17mnemo/v1/messages.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/agents.proto\"\xac\x04\n" +
+	"\x17mnemo/v1/messages.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15mnemo/v1/agents.proto\"\xc7\x01\n" +
+	"\x16CompactMessagesRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12H\n" +
+	"\x13compaction_settings\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x12compactionSettings\x121\n" +
+	"\x12max_message_length\x18\x03 \x01(\x05H\x00R\x10maxMessageLength\x88\x01\x01B\x15\n" +
+	"\x13_max_message_length\"\x8c\x01\n" +
+	"\x12CompactionResponse\x12.\n" +
+	"\x13num_messages_before\x18\x01 \x01(\x05R\x11numMessagesBefore\x12,\n" +
+	"\x12num_messages_after\x18\x02 \x01(\x05R\x10numMessagesAfter\x12\x18\n" +
+	"\asummary\x18\x03 \x01(\tR\asummary\"\xac\x04\n" +
 	"\rMessageCreate\x12\x17\n" +
 	"\x04type\x18\x01 \x01(\tH\x00R\x04type\x88\x01\x01\x12\x17\n" +
 	"\x04role\x18\x02 \x01(\tH\x01R\x04role\x88\x01\x01\x120\n" +
@@ -2069,14 +2212,15 @@ const file_mnemo_v1_messages_proto_rawDesc = "" +
 	"\x13num_tokens_messages\x18\x10 \x01(\x05R\x11numTokensMessages\x12<\n" +
 	"\x1bnum_tokens_tool_usage_rules\x18\x11 \x01(\x05R\x17numTokensToolUsageRules\x12\x1c\n" +
 	"\ttokenizer\x18\x12 \x01(\tR\ttokenizerB\x11\n" +
-	"\x0f_summary_memory2\x83\x06\n" +
+	"\x0f_summary_memory2\x82\a\n" +
 	"\x0eMessageService\x12u\n" +
 	"\vSendMessage\x12\x1c.mnemo.v1.SendMessageRequest\x1a\x1d.mnemo.v1.SendMessageResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/agents/{agent_id}/messages\x12z\n" +
 	"\x0eStreamMessages\x12\x1c.mnemo.v1.SendMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/agents/{agent_id}/messages/stream0\x01\x12\x82\x01\n" +
 	"\fListMessages\x12\x1d.mnemo.v1.ListMessagesRequest\x1a\x1e.mnemo.v1.ListMessagesResponse\"3\x82\xd3\xe4\x93\x02*b\bmessages\x12\x1e/v1/agents/{agent_id}/messages\x90\x02\x01\x12\x82\x01\n" +
 	"\rUpdateMessage\x12\x1e.mnemo.v1.UpdateMessageRequest\x1a\x16.mnemo.v1.LettaMessage\"9\x82\xd3\xe4\x93\x020:\x01*2+/v1/agents/{agent_id}/messages/{message_id}\x90\x02\x02\x12q\n" +
 	"\rResetMessages\x12\x1e.mnemo.v1.ResetMessagesRequest\x1a\x0f.mnemo.v1.Agent\"/\x82\xd3\xe4\x93\x02):\x01*2$/v1/agents/{agent_id}/reset-messages\x12\x80\x01\n" +
-	"\x10GetContextWindow\x12!.mnemo.v1.GetContextWindowRequest\x1a\x1f.mnemo.v1.ContextWindowOverview\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/agents/{agent_id}/context\x90\x02\x01B;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
+	"\x10GetContextWindow\x12!.mnemo.v1.GetContextWindowRequest\x1a\x1f.mnemo.v1.ContextWindowOverview\"(\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/agents/{agent_id}/context\x90\x02\x01\x12}\n" +
+	"\x0fCompactMessages\x12 .mnemo.v1.CompactMessagesRequest\x1a\x1c.mnemo.v1.CompactionResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/agents/{agent_id}/summarizeB;Z9github.com/mnemo-ai/mnemo/clients/go/gen/mnemo/v1;mnemov1b\x06proto3"
 
 var (
 	file_mnemo_v1_messages_proto_rawDescOnce sync.Once
@@ -2090,66 +2234,71 @@ func file_mnemo_v1_messages_proto_rawDescGZIP() []byte {
 	return file_mnemo_v1_messages_proto_rawDescData
 }
 
-var file_mnemo_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_mnemo_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_mnemo_v1_messages_proto_goTypes = []any{
-	(*MessageCreate)(nil),           // 0: mnemo.v1.MessageCreate
-	(*ApprovalItem)(nil),            // 1: mnemo.v1.ApprovalItem
-	(*ClientTool)(nil),              // 2: mnemo.v1.ClientTool
-	(*SendMessageRequest)(nil),      // 3: mnemo.v1.SendMessageRequest
-	(*ToolCall)(nil),                // 4: mnemo.v1.ToolCall
-	(*LettaMessage)(nil),            // 5: mnemo.v1.LettaMessage
-	(*StopReason)(nil),              // 6: mnemo.v1.StopReason
-	(*UsageStatistics)(nil),         // 7: mnemo.v1.UsageStatistics
-	(*SendMessageResponse)(nil),     // 8: mnemo.v1.SendMessageResponse
-	(*ListMessagesRequest)(nil),     // 9: mnemo.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),    // 10: mnemo.v1.ListMessagesResponse
-	(*UpdateMessageRequest)(nil),    // 11: mnemo.v1.UpdateMessageRequest
-	(*ResetMessagesRequest)(nil),    // 12: mnemo.v1.ResetMessagesRequest
-	(*GetContextWindowRequest)(nil), // 13: mnemo.v1.GetContextWindowRequest
-	(*ContextWindowOverview)(nil),   // 14: mnemo.v1.ContextWindowOverview
-	(*structpb.Value)(nil),          // 15: google.protobuf.Value
-	(*structpb.Struct)(nil),         // 16: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 17: google.protobuf.Timestamp
-	(*Agent)(nil),                   // 18: mnemo.v1.Agent
+	(*CompactMessagesRequest)(nil),  // 0: mnemo.v1.CompactMessagesRequest
+	(*CompactionResponse)(nil),      // 1: mnemo.v1.CompactionResponse
+	(*MessageCreate)(nil),           // 2: mnemo.v1.MessageCreate
+	(*ApprovalItem)(nil),            // 3: mnemo.v1.ApprovalItem
+	(*ClientTool)(nil),              // 4: mnemo.v1.ClientTool
+	(*SendMessageRequest)(nil),      // 5: mnemo.v1.SendMessageRequest
+	(*ToolCall)(nil),                // 6: mnemo.v1.ToolCall
+	(*LettaMessage)(nil),            // 7: mnemo.v1.LettaMessage
+	(*StopReason)(nil),              // 8: mnemo.v1.StopReason
+	(*UsageStatistics)(nil),         // 9: mnemo.v1.UsageStatistics
+	(*SendMessageResponse)(nil),     // 10: mnemo.v1.SendMessageResponse
+	(*ListMessagesRequest)(nil),     // 11: mnemo.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),    // 12: mnemo.v1.ListMessagesResponse
+	(*UpdateMessageRequest)(nil),    // 13: mnemo.v1.UpdateMessageRequest
+	(*ResetMessagesRequest)(nil),    // 14: mnemo.v1.ResetMessagesRequest
+	(*GetContextWindowRequest)(nil), // 15: mnemo.v1.GetContextWindowRequest
+	(*ContextWindowOverview)(nil),   // 16: mnemo.v1.ContextWindowOverview
+	(*structpb.Struct)(nil),         // 17: google.protobuf.Struct
+	(*structpb.Value)(nil),          // 18: google.protobuf.Value
+	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(*Agent)(nil),                   // 20: mnemo.v1.Agent
 }
 var file_mnemo_v1_messages_proto_depIdxs = []int32{
-	15, // 0: mnemo.v1.MessageCreate.content:type_name -> google.protobuf.Value
-	1,  // 1: mnemo.v1.MessageCreate.approvals:type_name -> mnemo.v1.ApprovalItem
-	1,  // 2: mnemo.v1.MessageCreate.tool_returns:type_name -> mnemo.v1.ApprovalItem
-	15, // 3: mnemo.v1.ApprovalItem.tool_return:type_name -> google.protobuf.Value
-	16, // 4: mnemo.v1.ClientTool.parameters:type_name -> google.protobuf.Struct
-	0,  // 5: mnemo.v1.SendMessageRequest.messages:type_name -> mnemo.v1.MessageCreate
-	15, // 6: mnemo.v1.SendMessageRequest.input:type_name -> google.protobuf.Value
-	2,  // 7: mnemo.v1.SendMessageRequest.client_tools:type_name -> mnemo.v1.ClientTool
-	17, // 8: mnemo.v1.LettaMessage.date:type_name -> google.protobuf.Timestamp
-	15, // 9: mnemo.v1.LettaMessage.content:type_name -> google.protobuf.Value
-	4,  // 10: mnemo.v1.LettaMessage.tool_call:type_name -> mnemo.v1.ToolCall
-	4,  // 11: mnemo.v1.LettaMessage.tool_calls:type_name -> mnemo.v1.ToolCall
-	16, // 12: mnemo.v1.LettaMessage.event_data:type_name -> google.protobuf.Struct
-	1,  // 13: mnemo.v1.LettaMessage.approvals:type_name -> mnemo.v1.ApprovalItem
-	5,  // 14: mnemo.v1.SendMessageResponse.messages:type_name -> mnemo.v1.LettaMessage
-	6,  // 15: mnemo.v1.SendMessageResponse.stop_reason:type_name -> mnemo.v1.StopReason
-	7,  // 16: mnemo.v1.SendMessageResponse.usage:type_name -> mnemo.v1.UsageStatistics
-	5,  // 17: mnemo.v1.ListMessagesResponse.messages:type_name -> mnemo.v1.LettaMessage
-	15, // 18: mnemo.v1.UpdateMessageRequest.content:type_name -> google.protobuf.Value
-	16, // 19: mnemo.v1.ContextWindowOverview.functions_definitions:type_name -> google.protobuf.Struct
-	3,  // 20: mnemo.v1.MessageService.SendMessage:input_type -> mnemo.v1.SendMessageRequest
-	3,  // 21: mnemo.v1.MessageService.StreamMessages:input_type -> mnemo.v1.SendMessageRequest
-	9,  // 22: mnemo.v1.MessageService.ListMessages:input_type -> mnemo.v1.ListMessagesRequest
-	11, // 23: mnemo.v1.MessageService.UpdateMessage:input_type -> mnemo.v1.UpdateMessageRequest
-	12, // 24: mnemo.v1.MessageService.ResetMessages:input_type -> mnemo.v1.ResetMessagesRequest
-	13, // 25: mnemo.v1.MessageService.GetContextWindow:input_type -> mnemo.v1.GetContextWindowRequest
-	8,  // 26: mnemo.v1.MessageService.SendMessage:output_type -> mnemo.v1.SendMessageResponse
-	5,  // 27: mnemo.v1.MessageService.StreamMessages:output_type -> mnemo.v1.LettaMessage
-	10, // 28: mnemo.v1.MessageService.ListMessages:output_type -> mnemo.v1.ListMessagesResponse
-	5,  // 29: mnemo.v1.MessageService.UpdateMessage:output_type -> mnemo.v1.LettaMessage
-	18, // 30: mnemo.v1.MessageService.ResetMessages:output_type -> mnemo.v1.Agent
-	14, // 31: mnemo.v1.MessageService.GetContextWindow:output_type -> mnemo.v1.ContextWindowOverview
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	17, // 0: mnemo.v1.CompactMessagesRequest.compaction_settings:type_name -> google.protobuf.Struct
+	18, // 1: mnemo.v1.MessageCreate.content:type_name -> google.protobuf.Value
+	3,  // 2: mnemo.v1.MessageCreate.approvals:type_name -> mnemo.v1.ApprovalItem
+	3,  // 3: mnemo.v1.MessageCreate.tool_returns:type_name -> mnemo.v1.ApprovalItem
+	18, // 4: mnemo.v1.ApprovalItem.tool_return:type_name -> google.protobuf.Value
+	17, // 5: mnemo.v1.ClientTool.parameters:type_name -> google.protobuf.Struct
+	2,  // 6: mnemo.v1.SendMessageRequest.messages:type_name -> mnemo.v1.MessageCreate
+	18, // 7: mnemo.v1.SendMessageRequest.input:type_name -> google.protobuf.Value
+	4,  // 8: mnemo.v1.SendMessageRequest.client_tools:type_name -> mnemo.v1.ClientTool
+	19, // 9: mnemo.v1.LettaMessage.date:type_name -> google.protobuf.Timestamp
+	18, // 10: mnemo.v1.LettaMessage.content:type_name -> google.protobuf.Value
+	6,  // 11: mnemo.v1.LettaMessage.tool_call:type_name -> mnemo.v1.ToolCall
+	6,  // 12: mnemo.v1.LettaMessage.tool_calls:type_name -> mnemo.v1.ToolCall
+	17, // 13: mnemo.v1.LettaMessage.event_data:type_name -> google.protobuf.Struct
+	3,  // 14: mnemo.v1.LettaMessage.approvals:type_name -> mnemo.v1.ApprovalItem
+	7,  // 15: mnemo.v1.SendMessageResponse.messages:type_name -> mnemo.v1.LettaMessage
+	8,  // 16: mnemo.v1.SendMessageResponse.stop_reason:type_name -> mnemo.v1.StopReason
+	9,  // 17: mnemo.v1.SendMessageResponse.usage:type_name -> mnemo.v1.UsageStatistics
+	7,  // 18: mnemo.v1.ListMessagesResponse.messages:type_name -> mnemo.v1.LettaMessage
+	18, // 19: mnemo.v1.UpdateMessageRequest.content:type_name -> google.protobuf.Value
+	17, // 20: mnemo.v1.ContextWindowOverview.functions_definitions:type_name -> google.protobuf.Struct
+	5,  // 21: mnemo.v1.MessageService.SendMessage:input_type -> mnemo.v1.SendMessageRequest
+	5,  // 22: mnemo.v1.MessageService.StreamMessages:input_type -> mnemo.v1.SendMessageRequest
+	11, // 23: mnemo.v1.MessageService.ListMessages:input_type -> mnemo.v1.ListMessagesRequest
+	13, // 24: mnemo.v1.MessageService.UpdateMessage:input_type -> mnemo.v1.UpdateMessageRequest
+	14, // 25: mnemo.v1.MessageService.ResetMessages:input_type -> mnemo.v1.ResetMessagesRequest
+	15, // 26: mnemo.v1.MessageService.GetContextWindow:input_type -> mnemo.v1.GetContextWindowRequest
+	0,  // 27: mnemo.v1.MessageService.CompactMessages:input_type -> mnemo.v1.CompactMessagesRequest
+	10, // 28: mnemo.v1.MessageService.SendMessage:output_type -> mnemo.v1.SendMessageResponse
+	7,  // 29: mnemo.v1.MessageService.StreamMessages:output_type -> mnemo.v1.LettaMessage
+	12, // 30: mnemo.v1.MessageService.ListMessages:output_type -> mnemo.v1.ListMessagesResponse
+	7,  // 31: mnemo.v1.MessageService.UpdateMessage:output_type -> mnemo.v1.LettaMessage
+	20, // 32: mnemo.v1.MessageService.ResetMessages:output_type -> mnemo.v1.Agent
+	16, // 33: mnemo.v1.MessageService.GetContextWindow:output_type -> mnemo.v1.ContextWindowOverview
+	1,  // 34: mnemo.v1.MessageService.CompactMessages:output_type -> mnemo.v1.CompactionResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_mnemo_v1_messages_proto_init() }
@@ -2159,22 +2308,23 @@ func file_mnemo_v1_messages_proto_init() {
 	}
 	file_mnemo_v1_agents_proto_init()
 	file_mnemo_v1_messages_proto_msgTypes[0].OneofWrappers = []any{}
-	file_mnemo_v1_messages_proto_msgTypes[1].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[2].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[3].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[4].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[5].OneofWrappers = []any{}
-	file_mnemo_v1_messages_proto_msgTypes[9].OneofWrappers = []any{}
+	file_mnemo_v1_messages_proto_msgTypes[6].OneofWrappers = []any{}
+	file_mnemo_v1_messages_proto_msgTypes[7].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[11].OneofWrappers = []any{}
-	file_mnemo_v1_messages_proto_msgTypes[12].OneofWrappers = []any{}
+	file_mnemo_v1_messages_proto_msgTypes[13].OneofWrappers = []any{}
 	file_mnemo_v1_messages_proto_msgTypes[14].OneofWrappers = []any{}
+	file_mnemo_v1_messages_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mnemo_v1_messages_proto_rawDesc), len(file_mnemo_v1_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

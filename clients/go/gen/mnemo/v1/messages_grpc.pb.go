@@ -25,6 +25,7 @@ const (
 	MessageService_UpdateMessage_FullMethodName    = "/mnemo.v1.MessageService/UpdateMessage"
 	MessageService_ResetMessages_FullMethodName    = "/mnemo.v1.MessageService/ResetMessages"
 	MessageService_GetContextWindow_FullMethodName = "/mnemo.v1.MessageService/GetContextWindow"
+	MessageService_CompactMessages_FullMethodName  = "/mnemo.v1.MessageService/CompactMessages"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -56,6 +57,12 @@ type MessageServiceClient interface {
 	// Reports what the agent's context window holds and how many tokens each
 	// part takes.
 	GetContextWindow(ctx context.Context, in *GetContextWindowRequest, opts ...grpc.CallOption) (*ContextWindowOverview, error)
+	// Summarizes the agent's in-context history now, as compaction does when
+	// the window fills: the oldest messages are replaced in the context window
+	// by one summary written by the agent's model (they stay in recall memory,
+	// searchable). Runs as a run of its own on the agent's queue, so it never
+	// interleaves with a turn. Letta's `agents.messages.compact`.
+	CompactMessages(ctx context.Context, in *CompactMessagesRequest, opts ...grpc.CallOption) (*CompactionResponse, error)
 }
 
 type messageServiceClient struct {
@@ -135,6 +142,16 @@ func (c *messageServiceClient) GetContextWindow(ctx context.Context, in *GetCont
 	return out, nil
 }
 
+func (c *messageServiceClient) CompactMessages(ctx context.Context, in *CompactMessagesRequest, opts ...grpc.CallOption) (*CompactionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompactionResponse)
+	err := c.cc.Invoke(ctx, MessageService_CompactMessages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations should embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -164,6 +181,12 @@ type MessageServiceServer interface {
 	// Reports what the agent's context window holds and how many tokens each
 	// part takes.
 	GetContextWindow(context.Context, *GetContextWindowRequest) (*ContextWindowOverview, error)
+	// Summarizes the agent's in-context history now, as compaction does when
+	// the window fills: the oldest messages are replaced in the context window
+	// by one summary written by the agent's model (they stay in recall memory,
+	// searchable). Runs as a run of its own on the agent's queue, so it never
+	// interleaves with a turn. Letta's `agents.messages.compact`.
+	CompactMessages(context.Context, *CompactMessagesRequest) (*CompactionResponse, error)
 }
 
 // UnimplementedMessageServiceServer should be embedded to have
@@ -190,6 +213,9 @@ func (UnimplementedMessageServiceServer) ResetMessages(context.Context, *ResetMe
 }
 func (UnimplementedMessageServiceServer) GetContextWindow(context.Context, *GetContextWindowRequest) (*ContextWindowOverview, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetContextWindow not implemented")
+}
+func (UnimplementedMessageServiceServer) CompactMessages(context.Context, *CompactMessagesRequest) (*CompactionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompactMessages not implemented")
 }
 func (UnimplementedMessageServiceServer) testEmbeddedByValue() {}
 
@@ -312,6 +338,24 @@ func _MessageService_GetContextWindow_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_CompactMessages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactMessagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).CompactMessages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_CompactMessages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).CompactMessages(ctx, req.(*CompactMessagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +382,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetContextWindow",
 			Handler:    _MessageService_GetContextWindow_Handler,
+		},
+		{
+			MethodName: "CompactMessages",
+			Handler:    _MessageService_CompactMessages_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -15,7 +15,83 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file mnemo/v1/messages.proto.
  */
 export const file_mnemo_v1_messages: GenFile = /*@__PURE__*/
-  fileDesc("ChdtbmVtby92MS9tZXNzYWdlcy5wcm90bxIIbW5lbW8udjEivwMKDU1lc3NhZ2VDcmVhdGUSEQoEdHlwZRgBIAEoCUgAiAEBEhEKBHJvbGUYAiABKAlIAYgBARInCgdjb250ZW50GAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhEKBG5hbWUYBCABKAlIAogBARIRCgRvdGlkGAUgASgJSAOIAQESFgoJc2VuZGVyX2lkGAYgASgJSASIAQESKQoJYXBwcm92YWxzGAcgAygLMhYubW5lbW8udjEuQXBwcm92YWxJdGVtEhQKB2FwcHJvdmUYCCABKAhIBYgBARIgChNhcHByb3ZhbF9yZXF1ZXN0X2lkGAkgASgJSAaIAQESEwoGcmVhc29uGAogASgJSAeIAQESLAoMdG9vbF9yZXR1cm5zGAsgAygLMhYubW5lbW8udjEuQXBwcm92YWxJdGVtEhEKBHRleHQYDCABKAlICIgBAUIHCgVfdHlwZUIHCgVfcm9sZUIHCgVfbmFtZUIHCgVfb3RpZEIMCgpfc2VuZGVyX2lkQgoKCF9hcHByb3ZlQhYKFF9hcHByb3ZhbF9yZXF1ZXN0X2lkQgkKB19yZWFzb25CBwoFX3RleHQi7wEKDEFwcHJvdmFsSXRlbRIRCgR0eXBlGAEgASgJSACIAQESFAoMdG9vbF9jYWxsX2lkGAIgASgJEhQKB2FwcHJvdmUYAyABKAhIAYgBARITCgZyZWFzb24YBCABKAlIAogBARITCgZzdGF0dXMYBSABKAlIA4gBARIrCgt0b29sX3JldHVybhgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIOCgZzdGRvdXQYByADKAkSDgoGc3RkZXJyGAggAygJQgcKBV90eXBlQgoKCF9hcHByb3ZlQgkKB19yZWFzb25CCQoHX3N0YXR1cyJxCgpDbGllbnRUb29sEgwKBG5hbWUYASABKAkSGAoLZGVzY3JpcHRpb24YAiABKAlIAIgBARIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEIOCgxfZGVzY3JpcHRpb24ijAYKElNlbmRNZXNzYWdlUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIpCghtZXNzYWdlcxgCIAMoCzIXLm1uZW1vLnYxLk1lc3NhZ2VDcmVhdGUSJQoFaW5wdXQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSFgoJbWF4X3N0ZXBzGAQgASgFSACIAQESGgoNc3RyZWFtX3Rva2VucxgFIAEoCEgBiAEBEhoKDWluY2x1ZGVfcGluZ3MYBiABKAhIAogBARIWCglzdHJlYW1pbmcYByABKAhIA4gBARIiChV1c2VfYXNzaXN0YW50X21lc3NhZ2UYCCABKAhIBIgBARIkChxpbmNsdWRlX3JldHVybl9tZXNzYWdlX3R5cGVzGAkgAygJEhwKD292ZXJyaWRlX3N5c3RlbRgKIAEoCUgFiAEBEigKG2luY2x1ZGVfY29tcGFjdGlvbl9tZXNzYWdlcxgLIAEoCEgGiAEBEhcKCmJhY2tncm91bmQYDCABKAhIB4gBARIoChthc3Npc3RhbnRfbWVzc2FnZV90b29sX25hbWUYDSABKAlICIgBARIpChxhc3Npc3RhbnRfbWVzc2FnZV90b29sX2t3YXJnGA4gASgJSAmIAQESFAoHaWZfYnVzeRgPIAEoCUgKiAEBEioKDGNsaWVudF90b29scxgQIAMoCzIULm1uZW1vLnYxLkNsaWVudFRvb2xCDAoKX21heF9zdGVwc0IQCg5fc3RyZWFtX3Rva2Vuc0IQCg5faW5jbHVkZV9waW5nc0IMCgpfc3RyZWFtaW5nQhgKFl91c2VfYXNzaXN0YW50X21lc3NhZ2VCEgoQX292ZXJyaWRlX3N5c3RlbUIeChxfaW5jbHVkZV9jb21wYWN0aW9uX21lc3NhZ2VzQg0KC19iYWNrZ3JvdW5kQh4KHF9hc3Npc3RhbnRfbWVzc2FnZV90b29sX25hbWVCHwodX2Fzc2lzdGFudF9tZXNzYWdlX3Rvb2xfa3dhcmdCCgoIX2lmX2J1c3kieAoIVG9vbENhbGwSEQoEbmFtZRgBIAEoCUgAiAEBEhYKCWFyZ3VtZW50cxgCIAEoCUgBiAEBEhkKDHRvb2xfY2FsbF9pZBgDIAEoCUgCiAEBQgcKBV9uYW1lQgwKCl9hcmd1bWVudHNCDwoNX3Rvb2xfY2FsbF9pZCLrCgoMTGV0dGFNZXNzYWdlEg8KAmlkGAEgASgJSACIAQESKAoEZGF0ZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMbWVzc2FnZV90eXBlGAMgASgJEhEKBG5hbWUYBCABKAlIAYgBARIRCgRvdGlkGAUgASgJSAKIAQESFgoJc2VuZGVyX2lkGAYgASgJSAOIAQESFAoHc3RlcF9pZBgHIAEoCUgEiAEBEhMKBnJ1bl9pZBgIIAEoCUgFiAEBEhMKBnNlcV9pZBgJIAEoBUgGiAEBEhMKBmlzX2VychgKIAEoCEgHiAEBEicKB2NvbnRlbnQYCyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSFgoJcmVhc29uaW5nGAwgASgJSAiIAQESEwoGc291cmNlGA0gASgJSAmIAQESFgoJc2lnbmF0dXJlGA4gASgJSAqIAQESJQoJdG9vbF9jYWxsGA8gASgLMhIubW5lbW8udjEuVG9vbENhbGwSJgoKdG9vbF9jYWxscxgQIAMoCzISLm1uZW1vLnYxLlRvb2xDYWxsEhgKC3Rvb2xfcmV0dXJuGBEgASgJSAuIAQESEwoGc3RhdHVzGBIgASgJSAyIAQESGQoMdG9vbF9jYWxsX2lkGBMgASgJSA2IAQESDgoGc3Rkb3V0GBQgAygJEg4KBnN0ZGVychgVIAMoCRIUCgdzdW1tYXJ5GBYgASgJSA6IAQESFwoKZXZlbnRfdHlwZRgXIAEoCUgPiAEBEisKCmV2ZW50X2RhdGEYGCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhgKC3N0b3BfcmVhc29uGBkgASgJSBCIAQESHgoRY29tcGxldGlvbl90b2tlbnMYGiABKAVIEYgBARIaCg1wcm9tcHRfdG9rZW5zGBsgASgFSBKIAQESGQoMdG90YWxfdG9rZW5zGBwgASgFSBOIAQESFwoKc3RlcF9jb3VudBgdIAEoBUgUiAEBEg8KB3J1bl9pZHMYHiADKAkSFwoKZXJyb3JfdHlwZRgfIAEoCUgViAEBEhQKB21lc3NhZ2UYICABKAlIFogBARITCgZkZXRhaWwYISABKAlIF4gBARIbCg5jb250ZXh0X3Rva2VucxgiIAEoBUgYiAEBEikKCWFwcHJvdmFscxgjIAMoCzIWLm1uZW1vLnYxLkFwcHJvdmFsSXRlbRIUCgdhcHByb3ZlGCQgASgISBmIAQESIAoTYXBwcm92YWxfcmVxdWVzdF9pZBglIAEoCUgaiAEBEhMKBnJlYXNvbhgmIAEoCUgbiAEBQgUKA19pZEIHCgVfbmFtZUIHCgVfb3RpZEIMCgpfc2VuZGVyX2lkQgoKCF9zdGVwX2lkQgkKB19ydW5faWRCCQoHX3NlcV9pZEIJCgdfaXNfZXJyQgwKCl9yZWFzb25pbmdCCQoHX3NvdXJjZUIMCgpfc2lnbmF0dXJlQg4KDF90b29sX3JldHVybkIJCgdfc3RhdHVzQg8KDV90b29sX2NhbGxfaWRCCgoIX3N1bW1hcnlCDQoLX2V2ZW50X3R5cGVCDgoMX3N0b3BfcmVhc29uQhQKEl9jb21wbGV0aW9uX3Rva2Vuc0IQCg5fcHJvbXB0X3Rva2Vuc0IPCg1fdG90YWxfdG9rZW5zQg0KC19zdGVwX2NvdW50Qg0KC19lcnJvcl90eXBlQgoKCF9tZXNzYWdlQgkKB19kZXRhaWxCEQoPX2NvbnRleHRfdG9rZW5zQgoKCF9hcHByb3ZlQhYKFF9hcHByb3ZhbF9yZXF1ZXN0X2lkQgkKB19yZWFzb24iNwoKU3RvcFJlYXNvbhIUCgxtZXNzYWdlX3R5cGUYASABKAkSEwoLc3RvcF9yZWFzb24YAiABKAki4wEKD1VzYWdlU3RhdGlzdGljcxIUCgxtZXNzYWdlX3R5cGUYASABKAkSGQoRY29tcGxldGlvbl90b2tlbnMYAiABKAUSFQoNcHJvbXB0X3Rva2VucxgDIAEoBRIUCgx0b3RhbF90b2tlbnMYBCABKAUSEgoKc3RlcF9jb3VudBgFIAEoBRIPCgdydW5faWRzGAYgAygJEhYKDmNvbnRleHRfdG9rZW5zGAcgASgFEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYCCABKAUSGAoQcmVhc29uaW5nX3Rva2VucxgJIAEoBSKUAQoTU2VuZE1lc3NhZ2VSZXNwb25zZRIoCghtZXNzYWdlcxgBIAMoCzIWLm1uZW1vLnYxLkxldHRhTWVzc2FnZRIpCgtzdG9wX3JlYXNvbhgCIAEoCzIULm1uZW1vLnYxLlN0b3BSZWFzb24SKAoFdXNhZ2UYAyABKAsyGS5tbmVtby52MS5Vc2FnZVN0YXRpc3RpY3Mi6QMKE0xpc3RNZXNzYWdlc1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEgoFYWZ0ZXIYAiABKAlIAIgBARITCgZiZWZvcmUYAyABKAlIAYgBARISCgVsaW1pdBgEIAEoBUgCiAEBEhIKBW9yZGVyGAUgASgJSAOIAQESFQoIb3JkZXJfYnkYBiABKAlIBIgBARIiChV1c2VfYXNzaXN0YW50X21lc3NhZ2UYByABKAhIBYgBARIkChxpbmNsdWRlX3JldHVybl9tZXNzYWdlX3R5cGVzGAggAygJEhgKC2luY2x1ZGVfZXJyGAkgASgISAaIAQESKAobYXNzaXN0YW50X21lc3NhZ2VfdG9vbF9uYW1lGAogASgJSAeIAQESKQocYXNzaXN0YW50X21lc3NhZ2VfdG9vbF9rd2FyZxgLIAEoCUgIiAEBQggKBl9hZnRlckIJCgdfYmVmb3JlQggKBl9saW1pdEIICgZfb3JkZXJCCwoJX29yZGVyX2J5QhgKFl91c2VfYXNzaXN0YW50X21lc3NhZ2VCDgoMX2luY2x1ZGVfZXJyQh4KHF9hc3Npc3RhbnRfbWVzc2FnZV90b29sX25hbWVCHwodX2Fzc2lzdGFudF9tZXNzYWdlX3Rvb2xfa3dhcmciQAoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USKAoIbWVzc2FnZXMYASADKAsyFi5tbmVtby52MS5MZXR0YU1lc3NhZ2UitwEKFFVwZGF0ZU1lc3NhZ2VSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSGQoMbWVzc2FnZV90eXBlGAMgASgJSACIAQESJwoHY29udGVudBgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIWCglyZWFzb25pbmcYBSABKAlIAYgBAUIPCg1fbWVzc2FnZV90eXBlQgwKCl9yZWFzb25pbmcidAoUUmVzZXRNZXNzYWdlc1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSKQocYWRkX2RlZmF1bHRfaW5pdGlhbF9tZXNzYWdlcxgCIAEoCEgAiAEBQh8KHV9hZGRfZGVmYXVsdF9pbml0aWFsX21lc3NhZ2VzIisKF0dldENvbnRleHRXaW5kb3dSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIukEChVDb250ZXh0V2luZG93T3ZlcnZpZXcSHwoXY29udGV4dF93aW5kb3dfc2l6ZV9tYXgYASABKAUSIwobY29udGV4dF93aW5kb3dfc2l6ZV9jdXJyZW50GAIgASgFEhQKDG51bV9tZXNzYWdlcxgDIAEoBRIbChNudW1fYXJjaGl2YWxfbWVtb3J5GAQgASgFEhkKEW51bV9yZWNhbGxfbWVtb3J5GAUgASgFEioKIm51bV90b2tlbnNfZXh0ZXJuYWxfbWVtb3J5X3N1bW1hcnkYBiABKAUSHwoXZXh0ZXJuYWxfbWVtb3J5X3N1bW1hcnkYByABKAkSGQoRbnVtX3Rva2Vuc19zeXN0ZW0YCCABKAUSFQoNc3lzdGVtX3Byb21wdBgJIAEoCRIeChZudW1fdG9rZW5zX2NvcmVfbWVtb3J5GAogASgFEhMKC2NvcmVfbWVtb3J5GAsgASgJEiEKGW51bV90b2tlbnNfc3VtbWFyeV9tZW1vcnkYDCABKAUSGwoOc3VtbWFyeV9tZW1vcnkYDSABKAlIAIgBARIoCiBudW1fdG9rZW5zX2Z1bmN0aW9uc19kZWZpbml0aW9ucxgOIAEoBRI2ChVmdW5jdGlvbnNfZGVmaW5pdGlvbnMYDyADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhsKE251bV90b2tlbnNfbWVzc2FnZXMYECABKAUSIwobbnVtX3Rva2Vuc190b29sX3VzYWdlX3J1bGVzGBEgASgFEhEKCXRva2VuaXplchgSIAEoCUIRCg9fc3VtbWFyeV9tZW1vcnkygwYKDk1lc3NhZ2VTZXJ2aWNlEnUKC1NlbmRNZXNzYWdlEhwubW5lbW8udjEuU2VuZE1lc3NhZ2VSZXF1ZXN0Gh0ubW5lbW8udjEuU2VuZE1lc3NhZ2VSZXNwb25zZSIpgtPkkwIjOgEqIh4vdjEvYWdlbnRzL3thZ2VudF9pZH0vbWVzc2FnZXMSegoOU3RyZWFtTWVzc2FnZXMSHC5tbmVtby52MS5TZW5kTWVzc2FnZVJlcXVlc3QaFi5tbmVtby52MS5MZXR0YU1lc3NhZ2UiMILT5JMCKjoBKiIlL3YxL2FnZW50cy97YWdlbnRfaWR9L21lc3NhZ2VzL3N0cmVhbTABEoIBCgxMaXN0TWVzc2FnZXMSHS5tbmVtby52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0Gh4ubW5lbW8udjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiM5ACAYLT5JMCKmIIbWVzc2FnZXMSHi92MS9hZ2VudHMve2FnZW50X2lkfS9tZXNzYWdlcxKCAQoNVXBkYXRlTWVzc2FnZRIeLm1uZW1vLnYxLlVwZGF0ZU1lc3NhZ2VSZXF1ZXN0GhYubW5lbW8udjEuTGV0dGFNZXNzYWdlIjmQAgKC0+STAjA6ASoyKy92MS9hZ2VudHMve2FnZW50X2lkfS9tZXNzYWdlcy97bWVzc2FnZV9pZH0ScQoNUmVzZXRNZXNzYWdlcxIeLm1uZW1vLnYxLlJlc2V0TWVzc2FnZXNSZXF1ZXN0Gg8ubW5lbW8udjEuQWdlbnQiL4LT5JMCKToBKjIkL3YxL2FnZW50cy97YWdlbnRfaWR9L3Jlc2V0LW1lc3NhZ2VzEoABChBHZXRDb250ZXh0V2luZG93EiEubW5lbW8udjEuR2V0Q29udGV4dFdpbmRvd1JlcXVlc3QaHy5tbmVtby52MS5Db250ZXh0V2luZG93T3ZlcnZpZXciKJACAYLT5JMCHxIdL3YxL2FnZW50cy97YWdlbnRfaWR9L2NvbnRleHRCO1o5Z2l0aHViLmNvbS9tbmVtby1haS9tbmVtby9jbGllbnRzL2dvL2dlbi9tbmVtby92MTttbmVtb3YxYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_mnemo_v1_agents]);
+  fileDesc("ChdtbmVtby92MS9tZXNzYWdlcy5wcm90bxIIbW5lbW8udjEimAEKFkNvbXBhY3RNZXNzYWdlc1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSNAoTY29tcGFjdGlvbl9zZXR0aW5ncxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHwoSbWF4X21lc3NhZ2VfbGVuZ3RoGAMgASgFSACIAQFCFQoTX21heF9tZXNzYWdlX2xlbmd0aCJeChJDb21wYWN0aW9uUmVzcG9uc2USGwoTbnVtX21lc3NhZ2VzX2JlZm9yZRgBIAEoBRIaChJudW1fbWVzc2FnZXNfYWZ0ZXIYAiABKAUSDwoHc3VtbWFyeRgDIAEoCSK/AwoNTWVzc2FnZUNyZWF0ZRIRCgR0eXBlGAEgASgJSACIAQESEQoEcm9sZRgCIAEoCUgBiAEBEicKB2NvbnRlbnQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSEQoEbmFtZRgEIAEoCUgCiAEBEhEKBG90aWQYBSABKAlIA4gBARIWCglzZW5kZXJfaWQYBiABKAlIBIgBARIpCglhcHByb3ZhbHMYByADKAsyFi5tbmVtby52MS5BcHByb3ZhbEl0ZW0SFAoHYXBwcm92ZRgIIAEoCEgFiAEBEiAKE2FwcHJvdmFsX3JlcXVlc3RfaWQYCSABKAlIBogBARITCgZyZWFzb24YCiABKAlIB4gBARIsCgx0b29sX3JldHVybnMYCyADKAsyFi5tbmVtby52MS5BcHByb3ZhbEl0ZW0SEQoEdGV4dBgMIAEoCUgIiAEBQgcKBV90eXBlQgcKBV9yb2xlQgcKBV9uYW1lQgcKBV9vdGlkQgwKCl9zZW5kZXJfaWRCCgoIX2FwcHJvdmVCFgoUX2FwcHJvdmFsX3JlcXVlc3RfaWRCCQoHX3JlYXNvbkIHCgVfdGV4dCLvAQoMQXBwcm92YWxJdGVtEhEKBHR5cGUYASABKAlIAIgBARIUCgx0b29sX2NhbGxfaWQYAiABKAkSFAoHYXBwcm92ZRgDIAEoCEgBiAEBEhMKBnJlYXNvbhgEIAEoCUgCiAEBEhMKBnN0YXR1cxgFIAEoCUgDiAEBEisKC3Rvb2xfcmV0dXJuGAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg4KBnN0ZG91dBgHIAMoCRIOCgZzdGRlcnIYCCADKAlCBwoFX3R5cGVCCgoIX2FwcHJvdmVCCQoHX3JlYXNvbkIJCgdfc3RhdHVzInEKCkNsaWVudFRvb2wSDAoEbmFtZRgBIAEoCRIYCgtkZXNjcmlwdGlvbhgCIAEoCUgAiAEBEisKCnBhcmFtZXRlcnMYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Qg4KDF9kZXNjcmlwdGlvbiKMBgoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEikKCG1lc3NhZ2VzGAIgAygLMhcubW5lbW8udjEuTWVzc2FnZUNyZWF0ZRIlCgVpbnB1dBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIWCgltYXhfc3RlcHMYBCABKAVIAIgBARIaCg1zdHJlYW1fdG9rZW5zGAUgASgISAGIAQESGgoNaW5jbHVkZV9waW5ncxgGIAEoCEgCiAEBEhYKCXN0cmVhbWluZxgHIAEoCEgDiAEBEiIKFXVzZV9hc3Npc3RhbnRfbWVzc2FnZRgIIAEoCEgEiAEBEiQKHGluY2x1ZGVfcmV0dXJuX21lc3NhZ2VfdHlwZXMYCSADKAkSHAoPb3ZlcnJpZGVfc3lzdGVtGAogASgJSAWIAQESKAobaW5jbHVkZV9jb21wYWN0aW9uX21lc3NhZ2VzGAsgASgISAaIAQESFwoKYmFja2dyb3VuZBgMIAEoCEgHiAEBEigKG2Fzc2lzdGFudF9tZXNzYWdlX3Rvb2xfbmFtZRgNIAEoCUgIiAEBEikKHGFzc2lzdGFudF9tZXNzYWdlX3Rvb2xfa3dhcmcYDiABKAlICYgBARIUCgdpZl9idXN5GA8gASgJSAqIAQESKgoMY2xpZW50X3Rvb2xzGBAgAygLMhQubW5lbW8udjEuQ2xpZW50VG9vbEIMCgpfbWF4X3N0ZXBzQhAKDl9zdHJlYW1fdG9rZW5zQhAKDl9pbmNsdWRlX3BpbmdzQgwKCl9zdHJlYW1pbmdCGAoWX3VzZV9hc3Npc3RhbnRfbWVzc2FnZUISChBfb3ZlcnJpZGVfc3lzdGVtQh4KHF9pbmNsdWRlX2NvbXBhY3Rpb25fbWVzc2FnZXNCDQoLX2JhY2tncm91bmRCHgocX2Fzc2lzdGFudF9tZXNzYWdlX3Rvb2xfbmFtZUIfCh1fYXNzaXN0YW50X21lc3NhZ2VfdG9vbF9rd2FyZ0IKCghfaWZfYnVzeSJ4CghUb29sQ2FsbBIRCgRuYW1lGAEgASgJSACIAQESFgoJYXJndW1lbnRzGAIgASgJSAGIAQESGQoMdG9vbF9jYWxsX2lkGAMgASgJSAKIAQFCBwoFX25hbWVCDAoKX2FyZ3VtZW50c0IPCg1fdG9vbF9jYWxsX2lkIusKCgxMZXR0YU1lc3NhZ2USDwoCaWQYASABKAlIAIgBARIoCgRkYXRlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxtZXNzYWdlX3R5cGUYAyABKAkSEQoEbmFtZRgEIAEoCUgBiAEBEhEKBG90aWQYBSABKAlIAogBARIWCglzZW5kZXJfaWQYBiABKAlIA4gBARIUCgdzdGVwX2lkGAcgASgJSASIAQESEwoGcnVuX2lkGAggASgJSAWIAQESEwoGc2VxX2lkGAkgASgFSAaIAQESEwoGaXNfZXJyGAogASgISAeIAQESJwoHY29udGVudBgLIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIWCglyZWFzb25pbmcYDCABKAlICIgBARITCgZzb3VyY2UYDSABKAlICYgBARIWCglzaWduYXR1cmUYDiABKAlICogBARIlCgl0b29sX2NhbGwYDyABKAsyEi5tbmVtby52MS5Ub29sQ2FsbBImCgp0b29sX2NhbGxzGBAgAygLMhIubW5lbW8udjEuVG9vbENhbGwSGAoLdG9vbF9yZXR1cm4YESABKAlIC4gBARITCgZzdGF0dXMYEiABKAlIDIgBARIZCgx0b29sX2NhbGxfaWQYEyABKAlIDYgBARIOCgZzdGRvdXQYFCADKAkSDgoGc3RkZXJyGBUgAygJEhQKB3N1bW1hcnkYFiABKAlIDogBARIXCgpldmVudF90eXBlGBcgASgJSA+IAQESKwoKZXZlbnRfZGF0YRgYIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGAoLc3RvcF9yZWFzb24YGSABKAlIEIgBARIeChFjb21wbGV0aW9uX3Rva2VucxgaIAEoBUgRiAEBEhoKDXByb21wdF90b2tlbnMYGyABKAVIEogBARIZCgx0b3RhbF90b2tlbnMYHCABKAVIE4gBARIXCgpzdGVwX2NvdW50GB0gASgFSBSIAQESDwoHcnVuX2lkcxgeIAMoCRIXCgplcnJvcl90eXBlGB8gASgJSBWIAQESFAoHbWVzc2FnZRggIAEoCUgWiAEBEhMKBmRldGFpbBghIAEoCUgXiAEBEhsKDmNvbnRleHRfdG9rZW5zGCIgASgFSBiIAQESKQoJYXBwcm92YWxzGCMgAygLMhYubW5lbW8udjEuQXBwcm92YWxJdGVtEhQKB2FwcHJvdmUYJCABKAhIGYgBARIgChNhcHByb3ZhbF9yZXF1ZXN0X2lkGCUgASgJSBqIAQESEwoGcmVhc29uGCYgASgJSBuIAQFCBQoDX2lkQgcKBV9uYW1lQgcKBV9vdGlkQgwKCl9zZW5kZXJfaWRCCgoIX3N0ZXBfaWRCCQoHX3J1bl9pZEIJCgdfc2VxX2lkQgkKB19pc19lcnJCDAoKX3JlYXNvbmluZ0IJCgdfc291cmNlQgwKCl9zaWduYXR1cmVCDgoMX3Rvb2xfcmV0dXJuQgkKB19zdGF0dXNCDwoNX3Rvb2xfY2FsbF9pZEIKCghfc3VtbWFyeUINCgtfZXZlbnRfdHlwZUIOCgxfc3RvcF9yZWFzb25CFAoSX2NvbXBsZXRpb25fdG9rZW5zQhAKDl9wcm9tcHRfdG9rZW5zQg8KDV90b3RhbF90b2tlbnNCDQoLX3N0ZXBfY291bnRCDQoLX2Vycm9yX3R5cGVCCgoIX21lc3NhZ2VCCQoHX2RldGFpbEIRCg9fY29udGV4dF90b2tlbnNCCgoIX2FwcHJvdmVCFgoUX2FwcHJvdmFsX3JlcXVlc3RfaWRCCQoHX3JlYXNvbiI3CgpTdG9wUmVhc29uEhQKDG1lc3NhZ2VfdHlwZRgBIAEoCRITCgtzdG9wX3JlYXNvbhgCIAEoCSLjAQoPVXNhZ2VTdGF0aXN0aWNzEhQKDG1lc3NhZ2VfdHlwZRgBIAEoCRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoBRIVCg1wcm9tcHRfdG9rZW5zGAMgASgFEhQKDHRvdGFsX3Rva2VucxgEIAEoBRISCgpzdGVwX2NvdW50GAUgASgFEg8KB3J1bl9pZHMYBiADKAkSFgoOY29udGV4dF90b2tlbnMYByABKAUSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgIIAEoBRIYChByZWFzb25pbmdfdG9rZW5zGAkgASgFIpQBChNTZW5kTWVzc2FnZVJlc3BvbnNlEigKCG1lc3NhZ2VzGAEgAygLMhYubW5lbW8udjEuTGV0dGFNZXNzYWdlEikKC3N0b3BfcmVhc29uGAIgASgLMhQubW5lbW8udjEuU3RvcFJlYXNvbhIoCgV1c2FnZRgDIAEoCzIZLm1uZW1vLnYxLlVzYWdlU3RhdGlzdGljcyLpAwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRISCgVhZnRlchgCIAEoCUgAiAEBEhMKBmJlZm9yZRgDIAEoCUgBiAEBEhIKBWxpbWl0GAQgASgFSAKIAQESEgoFb3JkZXIYBSABKAlIA4gBARIVCghvcmRlcl9ieRgGIAEoCUgEiAEBEiIKFXVzZV9hc3Npc3RhbnRfbWVzc2FnZRgHIAEoCEgFiAEBEiQKHGluY2x1ZGVfcmV0dXJuX21lc3NhZ2VfdHlwZXMYCCADKAkSGAoLaW5jbHVkZV9lcnIYCSABKAhIBogBARIoChthc3Npc3RhbnRfbWVzc2FnZV90b29sX25hbWUYCiABKAlIB4gBARIpChxhc3Npc3RhbnRfbWVzc2FnZV90b29sX2t3YXJnGAsgASgJSAiIAQFCCAoGX2FmdGVyQgkKB19iZWZvcmVCCAoGX2xpbWl0QggKBl9vcmRlckILCglfb3JkZXJfYnlCGAoWX3VzZV9hc3Npc3RhbnRfbWVzc2FnZUIOCgxfaW5jbHVkZV9lcnJCHgocX2Fzc2lzdGFudF9tZXNzYWdlX3Rvb2xfbmFtZUIfCh1fYXNzaXN0YW50X21lc3NhZ2VfdG9vbF9rd2FyZyJAChRMaXN0TWVzc2FnZXNSZXNwb25zZRIoCghtZXNzYWdlcxgBIAMoCzIWLm1uZW1vLnYxLkxldHRhTWVzc2FnZSK3AQoUVXBkYXRlTWVzc2FnZVJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRIZCgxtZXNzYWdlX3R5cGUYAyABKAlIAIgBARInCgdjb250ZW50GAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhYKCXJlYXNvbmluZxgFIAEoCUgBiAEBQg8KDV9tZXNzYWdlX3R5cGVCDAoKX3JlYXNvbmluZyJ0ChRSZXNldE1lc3NhZ2VzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIpChxhZGRfZGVmYXVsdF9pbml0aWFsX21lc3NhZ2VzGAIgASgISACIAQFCHwodX2FkZF9kZWZhdWx0X2luaXRpYWxfbWVzc2FnZXMiKwoXR2V0Q29udGV4dFdpbmRvd1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAki6QQKFUNvbnRleHRXaW5kb3dPdmVydmlldxIfChdjb250ZXh0X3dpbmRvd19zaXplX21heBgBIAEoBRIjChtjb250ZXh0X3dpbmRvd19zaXplX2N1cnJlbnQYAiABKAUSFAoMbnVtX21lc3NhZ2VzGAMgASgFEhsKE251bV9hcmNoaXZhbF9tZW1vcnkYBCABKAUSGQoRbnVtX3JlY2FsbF9tZW1vcnkYBSABKAUSKgoibnVtX3Rva2Vuc19leHRlcm5hbF9tZW1vcnlfc3VtbWFyeRgGIAEoBRIfChdleHRlcm5hbF9tZW1vcnlfc3VtbWFyeRgHIAEoCRIZChFudW1fdG9rZW5zX3N5c3RlbRgIIAEoBRIVCg1zeXN0ZW1fcHJvbXB0GAkgASgJEh4KFm51bV90b2tlbnNfY29yZV9tZW1vcnkYCiABKAUSEwoLY29yZV9tZW1vcnkYCyABKAkSIQoZbnVtX3Rva2Vuc19zdW1tYXJ5X21lbW9yeRgMIAEoBRIbCg5zdW1tYXJ5X21lbW9yeRgNIAEoCUgAiAEBEigKIG51bV90b2tlbnNfZnVuY3Rpb25zX2RlZmluaXRpb25zGA4gASgFEjYKFWZ1bmN0aW9uc19kZWZpbml0aW9ucxgPIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoTbnVtX3Rva2Vuc19tZXNzYWdlcxgQIAEoBRIjChtudW1fdG9rZW5zX3Rvb2xfdXNhZ2VfcnVsZXMYESABKAUSEQoJdG9rZW5pemVyGBIgASgJQhEKD19zdW1tYXJ5X21lbW9yeTKCBwoOTWVzc2FnZVNlcnZpY2USdQoLU2VuZE1lc3NhZ2USHC5tbmVtby52MS5TZW5kTWVzc2FnZVJlcXVlc3QaHS5tbmVtby52MS5TZW5kTWVzc2FnZVJlc3BvbnNlIimC0+STAiM6ASoiHi92MS9hZ2VudHMve2FnZW50X2lkfS9tZXNzYWdlcxJ6Cg5TdHJlYW1NZXNzYWdlcxIcLm1uZW1vLnYxLlNlbmRNZXNzYWdlUmVxdWVzdBoWLm1uZW1vLnYxLkxldHRhTWVzc2FnZSIwgtPkkwIqOgEqIiUvdjEvYWdlbnRzL3thZ2VudF9pZH0vbWVzc2FnZXMvc3RyZWFtMAESggEKDExpc3RNZXNzYWdlcxIdLm1uZW1vLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaHi5tbmVtby52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSIzkAIBgtPkkwIqYghtZXNzYWdlcxIeL3YxL2FnZW50cy97YWdlbnRfaWR9L21lc3NhZ2VzEoIBCg1VcGRhdGVNZXNzYWdlEh4ubW5lbW8udjEuVXBkYXRlTWVzc2FnZVJlcXVlc3QaFi5tbmVtby52MS5MZXR0YU1lc3NhZ2UiOZACAoLT5JMCMDoBKjIrL3YxL2FnZW50cy97YWdlbnRfaWR9L21lc3NhZ2VzL3ttZXNzYWdlX2lkfRJxCg1SZXNldE1lc3NhZ2VzEh4ubW5lbW8udjEuUmVzZXRNZXNzYWdlc1JlcXVlc3QaDy5tbmVtby52MS5BZ2VudCIvgtPkkwIpOgEqMiQvdjEvYWdlbnRzL3thZ2VudF9pZH0vcmVzZXQtbWVzc2FnZXMSgAEKEEdldENvbnRleHRXaW5kb3cSIS5tbmVtby52MS5HZXRDb250ZXh0V2luZG93UmVxdWVzdBofLm1uZW1vLnYxLkNvbnRleHRXaW5kb3dPdmVydmlldyIokAIBgtPkkwIfEh0vdjEvYWdlbnRzL3thZ2VudF9pZH0vY29udGV4dBJ9Cg9Db21wYWN0TWVzc2FnZXMSIC5tbmVtby52MS5Db21wYWN0TWVzc2FnZXNSZXF1ZXN0GhwubW5lbW8udjEuQ29tcGFjdGlvblJlc3BvbnNlIiqC0+STAiQ6ASoiHy92MS9hZ2VudHMve2FnZW50X2lkfS9zdW1tYXJpemVCO1o5Z2l0aHViLmNvbS9tbmVtby1haS9tbmVtby9jbGllbnRzL2dvL2dlbi9tbmVtby92MTttbmVtb3YxYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_mnemo_v1_agents]);
+
+/**
+ * CompactMessagesRequest asks for a summary of an agent's context.
+ *
+ * @generated from message mnemo.v1.CompactMessagesRequest
+ */
+export type CompactMessagesRequest = Message<"mnemo.v1.CompactMessagesRequest"> & {
+  /**
+   * Identifier of the agent.
+   *
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * How to compact: `mode` "sliding_window" (default: keep the newest
+   * messages that fit in `sliding_window_percentage` of the context window,
+   * 0.5 by default) or "all" (summarize every message but the system
+   * message); `prompt` replaces the summarizer's instructions; `clip_chars`
+   * caps the summary's length. Other settings (`model`, `model_settings`,
+   * `prompt_acknowledgement`, the self_compact modes) are refused.
+   *
+   * @generated from field: google.protobuf.Struct compaction_settings = 2;
+   */
+  compactionSettings?: JsonObject | undefined;
+
+  /**
+   * Letta's older form: the most messages to keep in context afterwards
+   * (system message and summary included).
+   *
+   * @generated from field: optional int32 max_message_length = 3;
+   */
+  maxMessageLength?: number | undefined;
+};
+
+/**
+ * Describes the message mnemo.v1.CompactMessagesRequest.
+ * Use `create(CompactMessagesRequestSchema)` to create a new message.
+ */
+export const CompactMessagesRequestSchema: GenMessage<CompactMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_mnemo_v1_messages, 0);
+
+/**
+ * CompactionResponse says what a compaction did.
+ *
+ * @generated from message mnemo.v1.CompactionResponse
+ */
+export type CompactionResponse = Message<"mnemo.v1.CompactionResponse"> & {
+  /**
+   * Messages in the context window before.
+   *
+   * @generated from field: int32 num_messages_before = 1;
+   */
+  numMessagesBefore: number;
+
+  /**
+   * Messages in the context window after (the summary included).
+   *
+   * @generated from field: int32 num_messages_after = 2;
+   */
+  numMessagesAfter: number;
+
+  /**
+   * The summary written; empty when there was nothing to summarize.
+   *
+   * @generated from field: string summary = 3;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message mnemo.v1.CompactionResponse.
+ * Use `create(CompactionResponseSchema)` to create a new message.
+ */
+export const CompactionResponseSchema: GenMessage<CompactionResponse> = /*@__PURE__*/
+  messageDesc(file_mnemo_v1_messages, 1);
 
 /**
  * MessageCreate is one input message.
@@ -121,7 +197,7 @@ export type MessageCreate = Message<"mnemo.v1.MessageCreate"> & {
  * Use `create(MessageCreateSchema)` to create a new message.
  */
 export const MessageCreateSchema: GenMessage<MessageCreate> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 0);
+  messageDesc(file_mnemo_v1_messages, 2);
 
 /**
  * ApprovalItem answers one pending tool call.
@@ -191,7 +267,7 @@ export type ApprovalItem = Message<"mnemo.v1.ApprovalItem"> & {
  * Use `create(ApprovalItemSchema)` to create a new message.
  */
 export const ApprovalItemSchema: GenMessage<ApprovalItem> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 1);
+  messageDesc(file_mnemo_v1_messages, 3);
 
 /**
  * ClientTool is a tool the client runs itself. When the agent calls it, the
@@ -227,7 +303,7 @@ export type ClientTool = Message<"mnemo.v1.ClientTool"> & {
  * Use `create(ClientToolSchema)` to create a new message.
  */
 export const ClientToolSchema: GenMessage<ClientTool> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 2);
+  messageDesc(file_mnemo_v1_messages, 4);
 
 /**
  * SendMessageRequest is a request to an agent.
@@ -359,7 +435,7 @@ export type SendMessageRequest = Message<"mnemo.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 3);
+  messageDesc(file_mnemo_v1_messages, 5);
 
 /**
  * ToolCall is a call the model made to a tool. In token streaming, a partial
@@ -395,7 +471,7 @@ export type ToolCall = Message<"mnemo.v1.ToolCall"> & {
  * Use `create(ToolCallSchema)` to create a new message.
  */
 export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 4);
+  messageDesc(file_mnemo_v1_messages, 6);
 
 /**
  * LettaMessage is one message as clients see it. Its kind is in
@@ -692,7 +768,7 @@ export type LettaMessage = Message<"mnemo.v1.LettaMessage"> & {
  * Use `create(LettaMessageSchema)` to create a new message.
  */
 export const LettaMessageSchema: GenMessage<LettaMessage> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 5);
+  messageDesc(file_mnemo_v1_messages, 7);
 
 /**
  * StopReason says why a request ended.
@@ -720,7 +796,7 @@ export type StopReason = Message<"mnemo.v1.StopReason"> & {
  * Use `create(StopReasonSchema)` to create a new message.
  */
 export const StopReasonSchema: GenMessage<StopReason> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 6);
+  messageDesc(file_mnemo_v1_messages, 8);
 
 /**
  * UsageStatistics counts the tokens of a request.
@@ -797,7 +873,7 @@ export type UsageStatistics = Message<"mnemo.v1.UsageStatistics"> & {
  * Use `create(UsageStatisticsSchema)` to create a new message.
  */
 export const UsageStatisticsSchema: GenMessage<UsageStatistics> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 7);
+  messageDesc(file_mnemo_v1_messages, 9);
 
 /**
  * SendMessageResponse is the outcome of a request.
@@ -832,7 +908,7 @@ export type SendMessageResponse = Message<"mnemo.v1.SendMessageResponse"> & {
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 8);
+  messageDesc(file_mnemo_v1_messages, 10);
 
 /**
  * ListMessagesRequest pages an agent's messages.
@@ -923,7 +999,7 @@ export type ListMessagesRequest = Message<"mnemo.v1.ListMessagesRequest"> & {
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 9);
+  messageDesc(file_mnemo_v1_messages, 11);
 
 /**
  * ListMessagesResponse is one page of messages. Through REST it is a top-level
@@ -945,7 +1021,7 @@ export type ListMessagesResponse = Message<"mnemo.v1.ListMessagesResponse"> & {
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 10);
+  messageDesc(file_mnemo_v1_messages, 12);
 
 /**
  * UpdateMessageRequest changes a message's text.
@@ -995,7 +1071,7 @@ export type UpdateMessageRequest = Message<"mnemo.v1.UpdateMessageRequest"> & {
  * Use `create(UpdateMessageRequestSchema)` to create a new message.
  */
 export const UpdateMessageRequestSchema: GenMessage<UpdateMessageRequest> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 11);
+  messageDesc(file_mnemo_v1_messages, 13);
 
 /**
  * ResetMessagesRequest names an agent.
@@ -1023,7 +1099,7 @@ export type ResetMessagesRequest = Message<"mnemo.v1.ResetMessagesRequest"> & {
  * Use `create(ResetMessagesRequestSchema)` to create a new message.
  */
 export const ResetMessagesRequestSchema: GenMessage<ResetMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 12);
+  messageDesc(file_mnemo_v1_messages, 14);
 
 /**
  * GetContextWindowRequest names an agent.
@@ -1044,7 +1120,7 @@ export type GetContextWindowRequest = Message<"mnemo.v1.GetContextWindowRequest"
  * Use `create(GetContextWindowRequestSchema)` to create a new message.
  */
 export const GetContextWindowRequestSchema: GenMessage<GetContextWindowRequest> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 13);
+  messageDesc(file_mnemo_v1_messages, 15);
 
 /**
  * ContextWindowOverview is what an agent's next model call would contain,
@@ -1185,7 +1261,7 @@ export type ContextWindowOverview = Message<"mnemo.v1.ContextWindowOverview"> & 
  * Use `create(ContextWindowOverviewSchema)` to create a new message.
  */
 export const ContextWindowOverviewSchema: GenMessage<ContextWindowOverview> = /*@__PURE__*/
-  messageDesc(file_mnemo_v1_messages, 14);
+  messageDesc(file_mnemo_v1_messages, 16);
 
 /**
  * MessageService talks to agents: it sends messages (answered by the agent
@@ -1263,6 +1339,20 @@ export const MessageService: GenService<{
     methodKind: "unary";
     input: typeof GetContextWindowRequestSchema;
     output: typeof ContextWindowOverviewSchema;
+  },
+  /**
+   * Summarizes the agent's in-context history now, as compaction does when
+   * the window fills: the oldest messages are replaced in the context window
+   * by one summary written by the agent's model (they stay in recall memory,
+   * searchable). Runs as a run of its own on the agent's queue, so it never
+   * interleaves with a turn. Letta's `agents.messages.compact`.
+   *
+   * @generated from rpc mnemo.v1.MessageService.CompactMessages
+   */
+  compactMessages: {
+    methodKind: "unary";
+    input: typeof CompactMessagesRequestSchema;
+    output: typeof CompactionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mnemo_v1_messages, 0);

@@ -34,6 +34,8 @@ __all__ = (
     "CheckProviderRequest",
     "CheckProviderResponse",
     "ClientTool",
+    "CompactMessagesRequest",
+    "CompactionResponse",
     "ContextWindowOverview",
     "CountBlocksRequest",
     "CountIdentitiesRequest",
@@ -1123,6 +1125,64 @@ class ClientTool(betterproto2.Message):
 
 
 default_message_pool.register_message("mnemo.v1", "ClientTool", ClientTool)
+
+
+@dataclass(eq=False, repr=False)
+class CompactionResponse(betterproto2.Message):
+    """
+    CompactionResponse says what a compaction did.
+    """
+
+    num_messages_before: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Messages in the context window before.
+    """
+
+    num_messages_after: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Messages in the context window after (the summary included).
+    """
+
+    summary: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The summary written; empty when there was nothing to summarize.
+    """
+
+
+default_message_pool.register_message("mnemo.v1", "CompactionResponse", CompactionResponse)
+
+
+@dataclass(eq=False, repr=False)
+class CompactMessagesRequest(betterproto2.Message):
+    """
+    CompactMessagesRequest asks for a summary of an agent's context.
+    """
+
+    agent_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Identifier of the agent.
+    """
+
+    compaction_settings: "__google__protobuf__.Struct | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    How to compact: `mode` "sliding_window" (default: keep the newest
+    messages that fit in `sliding_window_percentage` of the context window,
+    0.5 by default) or "all" (summarize every message but the system
+    message); `prompt` replaces the summarizer's instructions; `clip_chars`
+    caps the summary's length. Other settings (`model`, `model_settings`,
+    `prompt_acknowledgement`, the self_compact modes) are refused.
+    """
+
+    max_message_length: "int | None" = betterproto2.field(3, betterproto2.TYPE_INT32, optional=True)
+    """
+    Letta's older form: the most messages to keep in context afterwards
+    (system message and summary included).
+    """
+
+
+default_message_pool.register_message("mnemo.v1", "CompactMessagesRequest", CompactMessagesRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -6784,6 +6844,21 @@ class MessageServiceStub:
             "/mnemo.v1.MessageService/GetContextWindow",
             GetContextWindowRequest.SerializeToString,
             ContextWindowOverview.FromString,
+        )(message)
+
+    def compact_messages(self, message: "CompactMessagesRequest") -> "CompactionResponse":
+        """
+        Summarizes the agent's in-context history now, as compaction does when
+        the window fills: the oldest messages are replaced in the context window
+        by one summary written by the agent's model (they stay in recall memory,
+        searchable). Runs as a run of its own on the agent's queue, so it never
+        interleaves with a turn. Letta's `agents.messages.compact`.
+        """
+
+        return self._channel.unary_unary(
+            "/mnemo.v1.MessageService/CompactMessages",
+            CompactMessagesRequest.SerializeToString,
+            CompactionResponse.FromString,
         )(message)
 
 
