@@ -159,15 +159,16 @@ def test_a_reader_learns_at_once_that_a_dead_servers_run_was_failed(slow_poll_st
             other.process.send_signal(signal.SIGSTOP)  # past the stale threshold: dead to the sweep
             try:
                 started = time.monotonic()
-                with http.stream("POST", f"/v1/runs/{run['id']}/stream", json={}) as r:
+                with http.stream("POST", f"/v1/runs/{run['id']}/stream", json={}, timeout=120) as r:
                     events = [p for _, p in sse_events(r) if isinstance(p, dict)]
                 took = time.monotonic() - started
             finally:
                 other.process.send_signal(signal.SIGCONT)
         assert [e["message_type"] for e in events] == ["stop_reason", "error_message", "usage_statistics"]
         assert events[1]["error_type"] == "stream_incomplete" and "stopped" in events[1]["message"]
-        # stale (2 s) + a beat + the wait for late events (2 s); not the 600 s poll.
-        assert took < 10, took
+        # stale (2 s) + a beat + the wait for late events (2 s), about 5 s; far below the
+        # 600 s poll even on a loaded machine.
+        assert took < 60, took
     finally:
         other.stop()
         shutil.rmtree(other.data_dir, ignore_errors=True)
