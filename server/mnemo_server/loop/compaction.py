@@ -104,31 +104,16 @@ class Compactor:
                     "context_window_limit"
                 )
             return None
-        summary = await self._summarise(evicted)
-        # A summary may take at most a sixth of the window, however verbose the model was.
-        most = max(800, self.window * 4 // 6)
-        if len(summary) > most:
-            summary = summary[:most] + " [summary cut]"
-        text = (f"Note: {len(evicted)} earlier messages were moved out of your context window to make room. "
-                "They are still searchable with conversation_search. Summary of them:\n" + summary)
-        now = datetime.now(UTC)
-        message = Message(id=new_id("message"), agent_id=self.agent_id, role="summary", run_id=self.run_id,
-                          content=[{"type": "text", "text": text}], created_at=now)
+        summary, message = await self._summary_message(evicted)
         after = self._tokens(counter, [system, message, *kept, *pending]) + tool_tokens
         if after > self.window:
             raise CompactionError(
                 f"even after summarising, the prompt needs about {after} tokens and the context window is "
                 f"{self.window}: shorten the system prompt or memory blocks, or raise context_window_limit"
             )
-        event = messages_pb2.LettaMessage(message_type="event_message", event_type="compaction", run_id=self.run_id,
-                                          id=message.id)
-        event.date.FromDatetime(now)
-        event.event_data.CopyFrom(convert.struct({
-            "trigger": "context_window_threshold", "messages_evicted": len(evicted),
-            "context_tokens_before": total, "context_tokens_after": after, "context_window": self.window,
-        }))
         log.info("compacted %s: %d messages summarised, %d -> %d tokens", self.agent_id, len(evicted), total, after)
-        return CompactionResult(new_messages=[message], kept=list(kept), event=event, evicted=len(evicted))
+        return self._result(message, kept, len(evicted), summary, {
+            "trigger": "context_window_threshold", "context_tokens_before": total, "context_tokens_after": after})
 
     async def compact_now(self, prompt: list[Message], *, keep: int | None = None, mode: str = "sliding_window",
                           keep_share: float = TARGET, instructions: str | None = None,
@@ -160,26 +145,34 @@ class Compactor:
         if not evicted:
             return None
         before = self._tokens(counter, prompt)
+        summary, message = await self._summary_message(evicted, instructions, clip_chars)
+        after = self._tokens(counter, [system, message, *kept])
+        log.info("compacted %s on request: %d messages summarised, %d -> %d tokens", self.agent_id, len(evicted),
+                 before, after)
+        return self._result(message, kept, len(evicted), summary, {
+            "trigger": "requested", "mode": mode, "context_tokens_before": before, "context_tokens_after": after})
+
+    async def _summary_message(self, evicted: Sequence[Message], instructions: str | None = None,
+                               clip_chars: int | None = None) -> tuple[str, Message]:
+        """The summary of `evicted`, and the message that takes their place."""
         summary = await self._summarise(evicted, instructions)
+        # A summary may take at most a sixth of the window, however verbose the model was.
         most = clip_chars if clip_chars is not None else max(800, self.window * 4 // 6)
         if len(summary) > most:
             summary = summary[:most] + " [summary cut]"
         text = (f"Note: {len(evicted)} earlier messages were moved out of your context window to make room. "
                 "They are still searchable with conversation_search. Summary of them:\n" + summary)
-        now = datetime.now(UTC)
-        message = Message(id=new_id("message"), agent_id=self.agent_id, role="summary", run_id=self.run_id,
-                          content=[{"type": "text", "text": text}], created_at=now)
-        after = self._tokens(counter, [system, message, *kept])
+        return summary, Message(id=new_id("message"), agent_id=self.agent_id, role="summary", run_id=self.run_id,
+                                content=[{"type": "text", "text": text}], created_at=datetime.now(UTC))
+
+    def _result(self, message: Message, kept: Sequence[Message], evicted: int, summary: str,
+                data: dict) -> CompactionResult:
         event = messages_pb2.LettaMessage(message_type="event_message", event_type="compaction", run_id=self.run_id,
                                           id=message.id)
-        event.date.FromDatetime(now)
-        event.event_data.CopyFrom(convert.struct({
-            "trigger": "requested", "mode": mode, "messages_evicted": len(evicted),
-            "context_tokens_before": before, "context_tokens_after": after, "context_window": self.window,
-        }))
-        log.info("compacted %s on request: %d messages summarised, %d -> %d tokens", self.agent_id, len(evicted),
-                 before, after)
-        return CompactionResult(new_messages=[message], kept=list(kept), event=event, evicted=len(evicted),
+        event.date.FromDatetime(message.created_at)
+        event.event_data.CopyFrom(convert.struct({**data, "messages_evicted": evicted,
+                                                  "context_window": self.window}))
+        return CompactionResult(new_messages=[message], kept=list(kept), event=event, evicted=evicted,
                                 summary=summary)
 
     async def _summarise(self, evicted: Sequence[Message], instructions: str | None = None) -> str:
