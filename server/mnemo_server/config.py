@@ -187,6 +187,10 @@ class Settings:
     # takes the agent; a turn out of time stops with stop reason `error`).
     provider_timeout_s: float = 600.0
     turn_timeout_s: float = 1800.0
+    # Message batches (core/jobs.py): how often each server ends the jobs whose runs have all
+    # ended, and the addresses a batch's callback may reach although they are not public.
+    job_poll_s: float = 1.0
+    callback_allow: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -230,4 +234,6 @@ class Settings:
             stream_idle_timeout_s=_positive_float("MNEMO_STREAM_IDLE_TIMEOUT_S", 900.0),
             provider_timeout_s=_positive_float("MNEMO_PROVIDER_TIMEOUT_S", 600.0),
             turn_timeout_s=_positive_float("MNEMO_TURN_TIMEOUT_S", 1800.0),
+            job_poll_s=_positive_float("MNEMO_JOB_POLL_S", 1.0),
+            callback_allow=_list("MNEMO_CALLBACK_ALLOW"),
         )

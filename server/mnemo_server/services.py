@@ -46,7 +46,7 @@ class Services:
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
         self.chat = ChatCompletions(self.messages)
-        self.jobs = Jobs(engine, self.messages)
+        self.jobs = Jobs(engine, self.messages, settings)
 
     async def start(self) -> None:
         # With old keys configured after the current one: re-encrypt what is

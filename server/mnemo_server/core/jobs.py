@@ -22,7 +22,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
 import socket
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from mnemo.v1 import jobs_pb2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..config import Settings
 from ..errors import FailedPrecondition, InvalidArgument, MnemoError, NotFound
 from ..ids import new_id
 from ..storage import jobs as store
@@ -52,24 +52,21 @@ JOB_TYPES = ("batch",)
 CALLBACK_TIMEOUT_S = 10.0
 
 
-def _float_env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
-def _callback_allow() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """MNEMO_CALLBACK_ALLOW: comma-separated addresses or CIDR blocks a callback may reach
-    even though they are loopback, private or link-local (an internal receiver)."""
+def _callback_allow(items: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """MNEMO_CALLBACK_ALLOW: addresses or CIDR blocks a callback may reach even though they
+    are loopback, private or link-local (an internal receiver)."""
     blocks = []
-    for item in os.environ.get("MNEMO_CALLBACK_ALLOW", "").replace(" ", "").split(","):
-        if item:
-            try:
-                blocks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise SystemExit(f"MNEMO_CALLBACK_ALLOW: {item!r} is not an address or CIDR block") from None
+    for item in items:
+        try:
+            blocks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SystemExit(f"MNEMO_CALLBACK_ALLOW: {item!r} is not an address or CIDR block") from None
     return tuple(blocks)
+
+
+def _prefixed(prefix: str, error: InvalidArgument) -> InvalidArgument:
+    problem = error.message[len(error.field) + 2:] if error.message.startswith(error.field + ": ") else error.message
+    return InvalidArgument(f"{prefix}.{error.field}", problem)
 
 
 def _forbidden(address: str, allow: tuple) -> bool:
@@ -94,20 +91,15 @@ async def _check_callback_target(url: str, allow: tuple) -> None:
                              "(loopback, private, link-local or reserved; MNEMO_CALLBACK_ALLOW lists exceptions)")
 
 
-def _prefixed(prefix: str, error: InvalidArgument) -> InvalidArgument:
-    problem = error.message[len(error.field) + 2:] if error.message.startswith(error.field + ": ") else error.message
-    return InvalidArgument(f"{prefix}.{error.field}", problem)
-
-
 class Jobs:
-    def __init__(self, engine: AsyncEngine, messages: Messages):
+    def __init__(self, engine: AsyncEngine, messages: Messages, settings: Settings):
         self.engine = engine
         self.messages = messages
         # Seconds between two polls that end the jobs whose work has ended.
-        self.poll_s = _float_env("MNEMO_JOB_POLL_S", 1.0)
+        self.poll_s = settings.job_poll_s
         self._poller: asyncio.Task | None = None
         self._callbacks: set[asyncio.Task] = set()
-        self._callback_allow = _callback_allow()
+        self._callback_allow = _callback_allow(settings.callback_allow)
 
     # -- lifecycle -----------------------------------------------------------------
 
