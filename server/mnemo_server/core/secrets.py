@@ -105,23 +105,17 @@ async def reencrypt_stored(engine: AsyncEngine, box: SecretBox) -> int:
         return 0
     done = unreadable = 0
     async with engine.begin() as conn:
-        rows = (await conn.execute(
-            select(agent_secrets.c.agent_id, agent_secrets.c.key, agent_secrets.c.value_encrypted)
+        secrets = (await conn.execute(
+            select(agent_secrets.c.value_encrypted, agent_secrets.c.agent_id, agent_secrets.c.key)
             .with_for_update())).all()
-        for agent_id, key, token in rows:
-            if box.is_current(token):
-                continue
-            try:
-                new = box.rotate(token)
-            except InvalidToken:
-                unreadable += 1
-                continue
-            await conn.execute(update(agent_secrets).where(agent_secrets.c.agent_id == agent_id,
-                                                           agent_secrets.c.key == key).values(value_encrypted=new))
-            done += 1
-        rows = (await conn.execute(select(providers.c.id, providers.c.api_key_encrypted)
+        keys = (await conn.execute(select(providers.c.api_key_encrypted, providers.c.id)
                                    .where(providers.c.api_key_encrypted.is_not(None)).with_for_update())).all()
-        for provider_id, token in rows:
+        writes = [*((token, update(agent_secrets).where(agent_secrets.c.agent_id == agent_id,
+                                                         agent_secrets.c.key == key), "value_encrypted")
+                    for token, agent_id, key in secrets),
+                  *((token, update(providers).where(providers.c.id == provider_id), "api_key_encrypted")
+                    for token, provider_id in keys)]
+        for token, statement, column in writes:
             if box.is_current(token):
                 continue
             try:
@@ -129,8 +123,7 @@ async def reencrypt_stored(engine: AsyncEngine, box: SecretBox) -> int:
             except InvalidToken:
                 unreadable += 1
                 continue
-            await conn.execute(update(providers).where(providers.c.id == provider_id)
-                               .values(api_key_encrypted=new))
+            await conn.execute(statement.values({column: new}))
             done += 1
     if done:
         log.warning("re-encrypted %d stored secrets with the current encryption key", done)
