@@ -17,6 +17,7 @@ type Services struct {
 	Health          mnemov1.HealthServiceClient
 	Identities      mnemov1.IdentityServiceClient
 	Jobs            mnemov1.JobServiceClient
+	McpServers      mnemov1.McpServerServiceClient
 	Messages        mnemov1.MessageServiceClient
 	Models          mnemov1.ModelServiceClient
 	Passages        mnemov1.PassageServiceClient
@@ -35,6 +36,7 @@ func newServices(conn grpc.ClientConnInterface) Services {
 		Health:          mnemov1.NewHealthServiceClient(conn),
 		Identities:      mnemov1.NewIdentityServiceClient(conn),
 		Jobs:            mnemov1.NewJobServiceClient(conn),
+		McpServers:      mnemov1.NewMcpServerServiceClient(conn),
 		Messages:        mnemov1.NewMessageServiceClient(conn),
 		Models:          mnemov1.NewModelServiceClient(conn),
 		Passages:        mnemov1.NewPassageServiceClient(conn),

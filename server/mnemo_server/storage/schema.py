@@ -128,6 +128,28 @@ agent_blocks = Table(
     Index("agent_blocks_block_id", "block_id"),
 )
 
+# MCP servers (core/mcp_servers.py). Secrets (env values, token, header values)
+# are one encrypted JSON object; only their names are readable.
+mcp_servers = Table(
+    "mcp_servers",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("server_type", Text, nullable=False),
+    Column("command", Text),
+    Column("args", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("server_url", Text),
+    Column("auth_header", Text),
+    Column("secrets_encrypted", LargeBinary),
+    Column("env_names", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("header_names", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("has_auth_token", Boolean, nullable=False, server_default=text("false")),
+    Column("protocol_version", Text),
+    Column("last_error", Text),
+    *_timestamps(),
+    Index("mcp_servers_created_at_id", "created_at", "id"),
+)
+
 tools = Table(
     "tools",
     metadata,
@@ -147,6 +169,8 @@ tools = Table(
     Column("default_requires_approval", Boolean, nullable=False, server_default=text("false")),
     Column("enable_parallel_execution", Boolean, nullable=False, server_default=text("false")),
     Column("project_id", Text),
+    # A tool of type external_mcp: the MCP server that runs it.
+    Column("mcp_server_id", Text, ForeignKey("mcp_servers.id", ondelete="CASCADE")),
     *_timestamps(),
     Index("tools_created_at_id", "created_at", "id"),
 )

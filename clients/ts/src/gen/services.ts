@@ -8,6 +8,7 @@ import { ChatCompletionService } from "./mnemo/v1/chat_pb.js";
 import { HealthService } from "./mnemo/v1/health_pb.js";
 import { IdentityService } from "./mnemo/v1/identities_pb.js";
 import { JobService } from "./mnemo/v1/jobs_pb.js";
+import { McpServerService } from "./mnemo/v1/mcp_pb.js";
 import { MessageService } from "./mnemo/v1/messages_pb.js";
 import { ModelService } from "./mnemo/v1/models_pb.js";
 import { PassageService } from "./mnemo/v1/passages_pb.js";
@@ -24,6 +25,7 @@ export const SERVICES = {
   health: HealthService,
   identities: IdentityService,
   jobs: JobService,
+  mcpServers: McpServerService,
   messages: MessageService,
   models: ModelService,
   passages: PassageService,

@@ -1,0 +1,202 @@
+"""Real MCP servers for the tests, written with the official SDK (`mcp`).
+
+- :data:`STDIO_SOURCE`: a stdio server, run by Mnemo in its tool sandbox as
+  ``/usr/bin/python3 -c STDIO_SOURCE`` (the SDK's packages come from this
+  environment's site-packages, shown read-only to the sandbox);
+- :class:`HttpServer`: the same tools served over HTTP in a thread of the test
+  process: Streamable HTTP stateless (2026-07-28 clients use
+  ``server/discover``), Streamable HTTP in session mode answering only the
+  2025-11-25 ``initialize`` handshake, or legacy SSE;
+- :class:`HangingServer`: accepts connections and never answers.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import sysconfig
+import threading
+import time
+from typing import Any
+
+SITE_PACKAGES = sysconfig.get_paths()["purelib"]
+
+# One tiny PNG (1x1), for the image part.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+TOOLS_SOURCE = r'''
+import asyncio, os
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, ImageContent, TextContent
+
+
+def build(name: str) -> MCPServer:
+    server = MCPServer(name)
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        """Adds two integers."""
+        return a + b
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Returns the text it is given."""
+        return text
+
+    @server.tool()
+    def weather(city: str) -> dict:
+        """Structured weather of a city."""
+        return {"city": city, "temperature_c": 21}
+
+    @server.tool()
+    def fail(reason: str) -> str:
+        """Always fails."""
+        from mcp.server.mcpserver.exceptions import ToolError
+        raise ToolError(f"refused: {reason}")
+
+    @server.tool()
+    async def slow(seconds: float) -> str:
+        """Sleeps, then answers."""
+        await asyncio.sleep(seconds)
+        return "woke up"
+
+    @server.tool()
+    def big(n: int) -> str:
+        """Returns n characters."""
+        return "x" * n
+
+    @server.tool()
+    def env(name: str) -> str:
+        """The value of an environment variable of the server, or <unset>."""
+        return os.environ.get(name, "<unset>")
+
+    @server.tool()
+    def whoami() -> str:
+        """The server's process id and user id, and what it can see of the host."""
+        import json
+        return json.dumps({"pid": os.getpid(), "uid": os.getuid(), "cwd": os.getcwd(),
+                           "root_visible": os.path.exists("/root/.pyenv"),
+                           "home": os.environ.get("HOME")})
+
+    @server.tool()
+    def crash() -> str:
+        """Ends the server's process."""
+        os._exit(3)
+
+    @server.tool()
+    def picture() -> list:
+        """A picture and a caption."""
+        return [TextContent(type="text", text="a red dot"),
+                ImageContent(type="image", data=PNG_B64, mime_type="image/png")]
+
+    @server.tool()
+    def drop_tool(name: str) -> str:
+        """Removes one of this server's tools."""
+        server.remove_tool(name)
+        return f"removed {name}"
+
+    return server
+'''
+
+STDIO_SOURCE = (
+    "PNG_B64 = " + repr(base64.b64encode(PNG).decode()) + "\n" + TOOLS_SOURCE
+    + "\nbuild('stdio-test').run('stdio')\n"
+)
+
+
+def _namespace() -> dict[str, Any]:
+    ns: dict[str, Any] = {"PNG_B64": base64.b64encode(PNG).decode()}
+    exec(TOOLS_SOURCE, ns)  # noqa: S102 - the test's own source
+    return ns
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HttpServer:
+    """The test tools over HTTP, in a thread: mode "stateless" (Streamable HTTP,
+    no sessions), "session" (Streamable HTTP with sessions, initialize
+    handshake only) or "sse" (legacy SSE transport)."""
+
+    def __init__(self, mode: str, *, malformed: bool = False) -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
+        self.mcp = _namespace()["build"](f"{mode}-test")
+        if malformed:
+            self.mcp._tool_manager.get_tool("echo").parameters = {
+                "type": "object", "properties": {"text": {"type": 12}}}
+        if mode == "session":
+            self._refuse_discover()
+
+    def _refuse_discover(self) -> None:
+        """A server of the 2025-11-25 era: no server/discover (clients fall back to initialize)."""
+        import mcp_types as types
+        from mcp.shared.exceptions import MCPError
+
+        async def refuse(ctx, params):
+            raise MCPError(types.METHOD_NOT_FOUND, "Method not found: server/discover")
+
+        self.mcp._lowlevel_server.add_request_handler("server/discover", types.RequestParams, refuse)
+
+    @property
+    def url(self) -> str:
+        path = "/sse" if self.mode == "sse" else "/mcp"
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> HttpServer:
+        import uvicorn
+
+        if self.mode == "sse":
+            app = self.mcp.sse_app(host="127.0.0.1")
+        else:
+            app = self.mcp.streamable_http_app(host="127.0.0.1", stateless_http=self.mode == "stateless")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {self.mode} MCP test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(10)
+
+
+class HangingServer:
+    """Accepts TCP connections, reads, and never answers."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    def start(self) -> HangingServer:
+        async def handle(reader, writer):
+            while await reader.read(65536):
+                pass
+
+        async def serve():
+            return await asyncio.start_server(handle, "127.0.0.1", self.port)
+
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(serve(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
