@@ -11,6 +11,7 @@ from .core.catalog import Catalog
 from .core.chat import ChatCompletions
 from .core.identities import Identities
 from .core.jobs import Jobs
+from .core.mcp_servers import McpServers
 from .core.messages import Messages
 from .core.passages import Passages
 from .core.providers import Providers
@@ -21,6 +22,7 @@ from .loop.agent_loop import AgentLoop
 from .providers.embeddings import Embeddings
 from .providers.registry import ProviderRegistry
 from .runs.coordinator import RunCoordinator
+from .sandbox.mcp_connections import McpConnections
 from .storage.driver import DriverPool
 
 
@@ -40,9 +42,13 @@ class Services:
         self.embeddings = Embeddings(self.catalog)
         self.passages = Passages(engine, self.catalog, self.embeddings)
         self.coordinator = RunCoordinator(engine)
+        # MCP servers: their warm connections (running stdio servers), and the registry.
+        self.mcp_connections = McpConnections(settings.mcp)
+        self.mcp_servers = McpServers(engine, self.secrets, self.mcp_connections, settings.mcp)
         self.driver = DriverPool(engine)
         self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver,
                               turn_timeout_s=settings.turn_timeout_s)
+        self.loop.mcp = self.mcp_servers
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)
         self.chat = ChatCompletions(self.messages)
@@ -57,9 +63,13 @@ class Services:
         await self.coordinator.start()
         await self.stored_providers.start()
         await self.jobs.start()
+        await self.mcp_connections.start()
+        if self.settings.mcp.config_file:
+            await self.mcp_servers.import_file(self.settings.mcp.config_file)
 
     async def close(self) -> None:
         await self.jobs.stop()
+        await self.mcp_connections.close()
         await self.stored_providers.stop()
         await self.coordinator.stop()
         await self.providers.aclose()

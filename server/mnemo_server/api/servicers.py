@@ -18,6 +18,8 @@ from mnemo.v1 import (
     identities_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    mcp_pb2,
+    mcp_pb2_grpc,
     messages_pb2,
     messages_pb2_grpc,
     models_pb2,
@@ -39,6 +41,7 @@ from ..core.agents import relationships
 from ..services import Services
 from .errors import rpc_errors
 from .jobs import BatchServicer, JobServicer
+from .mcp import McpServerServicer
 from .messages import ChatCompletionServicer, MessageServicer
 from .passages import PassageServicer
 from .runs import RunServicer
@@ -283,6 +286,7 @@ def register_all(server, services: Services) -> list[str]:
         (providers_pb2_grpc.add_ProviderServiceServicer_to_server, ProviderServicer, providers_pb2),
         (jobs_pb2_grpc.add_JobServiceServicer_to_server, JobServicer, jobs_pb2),
         (jobs_pb2_grpc.add_BatchServiceServicer_to_server, BatchServicer, jobs_pb2),
+        (mcp_pb2_grpc.add_McpServerServiceServicer_to_server, McpServerServicer, mcp_pb2),
     ]
     names = []
     for add, servicer, module in pairs:

@@ -99,7 +99,7 @@ async def reencrypt_stored(engine: AsyncEngine, box: SecretBox) -> int:
     """Re-encrypts with the current key every agent secret and stored
     provider key encrypted with an older one; returns how many. A value no
     key opens is left as it is (and logged)."""
-    from ..storage.schema import agent_secrets, providers
+    from ..storage.schema import agent_secrets, mcp_servers, providers
 
     if box.key_count < 2:
         return 0
@@ -110,7 +110,11 @@ async def reencrypt_stored(engine: AsyncEngine, box: SecretBox) -> int:
             .with_for_update())).all()
         keys = (await conn.execute(select(providers.c.api_key_encrypted, providers.c.id)
                                    .where(providers.c.api_key_encrypted.is_not(None)).with_for_update())).all()
-        writes = [*((token, update(agent_secrets).where(agent_secrets.c.agent_id == agent_id,
+        mcp = (await conn.execute(select(mcp_servers.c.secrets_encrypted, mcp_servers.c.id)
+                                  .where(mcp_servers.c.secrets_encrypted.is_not(None)).with_for_update())).all()
+        writes = [*((token, update(mcp_servers).where(mcp_servers.c.id == server_id), "secrets_encrypted")
+                    for token, server_id in mcp),
+                  *((token, update(agent_secrets).where(agent_secrets.c.agent_id == agent_id,
                                                          agent_secrets.c.key == key), "value_encrypted")
                     for token, agent_id, key in secrets),
                   *((token, update(providers).where(providers.c.id == provider_id), "api_key_encrypted")

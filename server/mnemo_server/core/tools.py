@@ -37,7 +37,7 @@ SOURCE_TYPES = ("python",)
 
 
 def is_builtin(tool: tools_pb2.Tool) -> bool:
-    return tool.tool_type != "custom"
+    return tool.tool_type.startswith("letta_")
 
 
 def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
@@ -222,6 +222,8 @@ class Tools:
             existing = await store.get_by_name(conn, values["name"])
             if existing is not None and is_builtin(existing):
                 raise FailedPrecondition(f"'{existing.name}' is a built-in tool and cannot be replaced")
+            if existing is not None and existing.tool_type == "external_mcp":
+                raise FailedPrecondition(f"'{existing.name}' is a tool of an MCP server and cannot be replaced")
             return await store.upsert_by_name(conn, values)
 
     async def get(self, tool_id: str) -> tools_pb2.Tool:
@@ -251,6 +253,11 @@ class Tools:
                 raise FailedPrecondition(f"'{tool.name}' is a built-in tool and cannot be changed")
             changes: dict[str, Any] = {}
             has = request.HasField
+            if tool.tool_type == "external_mcp":
+                for name in ("source_code", "source_type", "json_schema", "args_json_schema", "description"):
+                    if has(name):
+                        raise FailedPrecondition(f"'{tool.name}' comes from an MCP server: its {name} is the "
+                                                 "server's (refresh the server to update it)")
             if has("source_type"):
                 changes["source_type"] = validate.one_of("source_type", request.source_type, SOURCE_TYPES)
             if has("source_code") or has("json_schema") or has("args_json_schema"):

@@ -152,6 +152,7 @@ class AgentLoop:
         self.driver = driver  # the hot statements' pool (storage/driver.py)
         self.registry = registry
         self.secret_box = secret_box  # decrypts agent secrets for custom tools
+        self.mcp: Any = None  # core.mcp_servers.McpServers: runs tools of type external_mcp
         self.turn_timeout_s = turn_timeout_s  # MNEMO_TURN_TIMEOUT_S
 
     async def run(self, request: TurnRequest, sink: Sink | None = None) -> TurnResult:
@@ -706,7 +707,14 @@ class _Turn:
                 finally:
                     step.writes.extend(self.tool_context.writes)
                     self.tool_context.writes.clear()
-            if self.tools[name].tool_type == "custom":
+            tool = self.tools[name]
+            if tool.tool_type == "external_mcp" and self.loop.mcp is not None and tool.mcp_server_id:
+                # On its MCP server, within MNEMO_MCP_TIMEOUT_S and the turn's own deadline.
+                status, output = await self.loop.mcp.call(
+                    tool.mcp_server_id, {"name": name, "json_schema": {"parameters": tool.parameters},
+                                         "metadata": tool.metadata}, args)
+                return status, output, [], []
+            if tool.tool_type == "custom":
                 # In a separate, sandboxed process (see sandbox/).
                 return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box)
             return "error", f"Tool '{name}' is not available on this server.", [], []

@@ -35,6 +35,9 @@ class ToolInfo:
     parameters: dict[str, Any]
     return_char_limit: int
     default_requires_approval: bool
+    # A tool of type external_mcp: its server, and its metadata (the tool's name on the server).
+    mcp_server_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,7 +68,8 @@ _STATE_COLUMNS = """
        FROM agent_blocks ab JOIN blocks b ON b.id = ab.block_id WHERE ab.agent_id = ag.id) AS blocks,
     (SELECT coalesce(jsonb_agg(jsonb_build_object(
             'name', t.name, 'tool_type', t.tool_type, 'json_schema', t.json_schema,
-            'return_char_limit', t.return_char_limit, 'default_requires_approval', t.default_requires_approval)
+            'return_char_limit', t.return_char_limit, 'default_requires_approval', t.default_requires_approval,
+            'mcp_server_id', t.mcp_server_id, 'metadata', t.metadata)
             ORDER BY at.attached_at, t.id), '[]'::jsonb)
        FROM agent_tools at JOIN tools t ON t.id = at.tool_id WHERE at.agent_id = ag.id) AS tools,
     -- Rows, not JSON: building JSON for every in-context message was most of
@@ -229,6 +233,7 @@ def _state(row) -> TurnState:
             name=t["name"], tool_type=t["tool_type"], description=schema.get("description", ""),
             parameters=schema.get("parameters") or {"type": "object", "properties": {}},
             return_char_limit=t["return_char_limit"], default_requires_approval=t["default_requires_approval"],
+            mcp_server_id=t.get("mcp_server_id"), metadata=t.get("metadata") or {},
         ))
     return TurnState(agent=agent, blocks=blocks, tools=tools, in_context=[_message(m) for m in row["messages"]])
 
