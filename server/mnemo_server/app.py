@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from . import __version__
 from .api.auth import PasswordAuth
 from .api.limits import Limits
+from .api.mcp_endpoint import McpEndpoint
 from .api.servicers import register_all
 from .config import Settings
 from .gateway import Gateway, render_config
@@ -53,6 +54,7 @@ class Mnemo:
         self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         self.gateway: Gateway | None = None
         self.grpc_port: int | None = None
+        self.mcp_endpoint: McpEndpoint | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -87,11 +89,17 @@ class Mnemo:
         for name in ["", *names]:
             await self._set_health(name, health_pb2.HealthCheckResponse.SERVING)
 
+        mcp_port = None
+        if s.mcp.endpoint_port >= 0:
+            # Mnemo's own MCP endpoint (api/mcp_endpoint.py), on loopback; the gateway routes /mcp to it.
+            self.mcp_endpoint = McpEndpoint(self.services, s.server_password, s.mcp.endpoint_port)
+            mcp_port = await self.mcp_endpoint.start()
+
         if self.with_gateway:
             config = render_config(
                 runtime_dir=s.data_dir / "run" / f"gateway-{s.http_port}", settings=s,
                 grpc_host="127.0.0.1" if s.grpc_host in ("0.0.0.0", "::") else s.grpc_host,
-                grpc_port=self.grpc_port,
+                grpc_port=self.grpc_port, mcp_port=mcp_port,
             )
             self.gateway = Gateway(config)
             await self.gateway.start()
@@ -126,6 +134,8 @@ class Mnemo:
         lines = [f"Mnemo {__version__} is ready.", f"  gRPC:  {s.grpc_host}:{self.grpc_port}"]
         if self.gateway:
             lines.append(f"  REST:  http://{s.http_host}:{s.http_port}/v1/  (try /v1/health)")
+            if self.mcp_endpoint is not None:
+                lines.append(f"  MCP:   http://{s.http_host}:{s.http_port}/mcp  (every agent as MCP tools)")
         database = "external (MNEMO_DATABASE_URL)" if s.database_url else f"embedded, {s.data_dir / 'pgdata'}"
         lines.append(f"  Database: {database}")
         lines.append(f"  Default model: {self.services.catalog.default_model_handle()}")
@@ -138,6 +148,8 @@ class Mnemo:
             await self._set_health("", health_pb2.HealthCheckResponse.NOT_SERVING)
         if self.gateway is not None:
             await self.gateway.stop()
+        if self.mcp_endpoint is not None:
+            await self.mcp_endpoint.stop()
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_s)
         if self.services is not None:

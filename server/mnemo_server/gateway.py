@@ -160,7 +160,37 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}s"
 
 
-def _routes(settings: Settings, streaming: list[str]) -> list[dict]:
+def _mcp_route(settings: Settings) -> dict:
+    """/mcp: Mnemo's MCP endpoint (api/mcp_endpoint.py), plain HTTP to its loopback listener. The guard
+    (hosts, origins, body caps) applies; the transcoder and the REST shaping do not. Its responses may
+    be event streams: no route timeout, the stream idle timeout bounds their silence."""
+    lua_off = {"@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute", "disabled": True}
+    return {
+        "match": {"path_separated_prefix": "/mcp"},
+        "route": {"cluster": "mnemo_mcp", "timeout": "0s", "idle_timeout": _seconds(settings.stream_idle_timeout_s)},
+        "typed_per_filter_config": {
+            "envoy.filters.http.grpc_json_transcoder": {
+                "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True},
+            "mnemo.rest_shape": lua_off,
+            "mnemo.grpc_method": lua_off,
+        },
+    }
+
+
+MCP_CLUSTER = """  - name: mnemo_mcp
+    type: STATIC
+    connect_timeout: 2s
+    per_connection_buffer_limit_bytes: 1048576
+    load_assignment:
+      cluster_name: mnemo_mcp
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address: {socket_address: {address: 127.0.0.1, port_value: %d}}
+"""
+
+
+def _routes(settings: Settings, streaming: list[str], mcp_port: int | None = None) -> list[dict]:
     """Envoy routes. A REST request is routed twice: on its REST path first (the buffer filter
     takes the route's body cap from there), then, once the transcoder has rewritten the path to
     the gRPC method, again (the router takes the timeout from there). So body caps are set on
@@ -193,6 +223,8 @@ def _routes(settings: Settings, streaming: list[str]) -> list[dict]:
             "response_headers_to_add": [{"header": {"key": "content-type", "value": content_type},
                                          "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
         })
+    if mcp_port is not None:
+        routes.append(_mcp_route(settings))
     routes.append({"match": {"prefix": "/"}, "route": unary})
     return routes
 
@@ -222,7 +254,7 @@ def _lua_table(mapping: dict[str, str]) -> str:
 
 
 def render_config(*, runtime_dir: Path, settings: Settings, grpc_host: str, grpc_port: int,
-                  admin_port: int | None = None, descriptor: Path = DESCRIPTOR) -> Path:
+                  admin_port: int | None = None, descriptor: Path = DESCRIPTOR, mcp_port: int | None = None) -> Path:
     runtime_dir.mkdir(parents=True, exist_ok=True)
     data, unwrap, services, streaming = prepare_descriptor(descriptor)
     descriptor_path = runtime_dir / "descriptor.binpb"
@@ -241,7 +273,8 @@ def render_config(*, runtime_dir: Path, settings: Settings, grpc_host: str, grpc
         http_host=settings.http_host, http_port=settings.http_port, grpc_host=grpc_host, grpc_port=grpc_port,
         descriptor_path=str(descriptor_path), services=", ".join(f'"{s}"' for s in services),
         rest_lua=block(lua), guard_lua=block(guard), admin=admin,
-        routes=json.dumps(_routes(settings, streaming)), cors_policy=_cors_policy(settings),
+        routes=json.dumps(_routes(settings, streaming, mcp_port)), cors_policy=_cors_policy(settings),
+        extra_clusters=MCP_CLUSTER % mcp_port if mcp_port is not None else "",
         max_body_bytes=settings.max_body_bytes,
         max_request_bytes=max(settings.max_body_bytes, settings.max_message_body_bytes),
         stream_idle_timeout=_seconds(settings.stream_idle_timeout_s),
