@@ -262,6 +262,14 @@ class McpServers:
         self.connections = connections
         self.settings = settings
         self.allow = parse_allow(settings.allow)
+        self._syncs: set[asyncio.Task] = set()
+        connections.on_tools_changed = self._tools_changed
+
+    def _tools_changed(self, server_id: str) -> None:
+        """A server said its tools changed: its Mnemo tools are brought in line in the background."""
+        task = asyncio.get_running_loop().create_task(self._sync_quietly(server_id, delete_vanished=True))
+        self._syncs.add(task)
+        task.add_done_callback(self._syncs.discard)
 
     # -- secrets ---------------------------------------------------------------
 
@@ -606,10 +614,12 @@ class McpServers:
                 continue
             for server in result.added:
                 log.info("MCP server '%s' added from %s", server.server_name, file)
-                asyncio.get_running_loop().create_task(self._sync_quietly(server.id))
+                task = asyncio.get_running_loop().create_task(self._sync_quietly(server.id))
+                self._syncs.add(task)
+                task.add_done_callback(self._syncs.discard)
 
-    async def _sync_quietly(self, server_id: str) -> None:
+    async def _sync_quietly(self, server_id: str, *, delete_vanished: bool = False) -> None:
         try:
-            await self.sync_tools(await self._row(server_id))
+            await self.sync_tools(await self._row(server_id), delete_vanished=delete_vanished, refresh=True)
         except (McpFailure, NotFound) as exc:
             log.warning("%s", exc)

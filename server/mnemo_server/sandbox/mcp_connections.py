@@ -343,6 +343,8 @@ class McpConnections:
         self._reaper: asyncio.Task | None = None
         # Server ids whose tool list changed (a notification arrived) since last listed.
         self.tools_changed: set[str] = set()
+        # Told the id of a server that sent notifications/tools/list_changed.
+        self.on_tools_changed: Any = None
 
     async def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_idle())
@@ -372,8 +374,13 @@ class McpConnections:
         if conn is not None:
             await conn.close()
 
+    def _tools_changed(self, server_id: str) -> None:
+        self.tools_changed.add(server_id)
+        if self.on_tools_changed is not None:
+            self.on_tools_changed(server_id)
+
     async def _open(self, spec: ServerSpec) -> _Connection:
-        conn = _Connection(spec, self.settings, self.allow, self.tools_changed.add)
+        conn = _Connection(spec, self.settings, self.allow, self._tools_changed)
         conn.task = asyncio.create_task(conn.run(), name=f"mcp-{spec.name}")
         try:
             await asyncio.wait_for(asyncio.shield(conn.ready.wait()), self.settings.connect_timeout_s)
