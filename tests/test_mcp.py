@@ -307,3 +307,18 @@ def test_letta_client_mcp_servers(mcp_stack, servers, fake_llm):
     assert returned[0].tool_return == "2"
     client.mcp_servers.delete(created.id)
     assert all(s.id != created.id for s in client.mcp_servers.list())
+
+
+def test_same_tool_on_two_servers_gets_distinct_names(rest, servers):
+    first = rest.post("/v1/mcp-servers", json={"server_name": f"one-{uid()}",
+                                               "config": remote_config(servers["stateless"])}).json()
+    second = rest.post("/v1/mcp-servers", json={"server_name": f"two-{uid()}",
+                                                "config": remote_config(servers["session"])}).json()
+    names = {}
+    for server in (first, second):
+        tools = rest.get(f"/v1/mcp-servers/{server['id']}/tools").json()
+        names[server["id"]] = next(t["name"] for t in tools if t["metadata_"]["mcp"]["tool_name"] == "add")
+    assert names[first["id"]] != names[second["id"]]
+    assert names[second["id"]] in ("add", f"{second['server_name']}__add".replace(".", "_"))
+    for server in (first, second):
+        rest.delete(f"/v1/mcp-servers/{server['id']}")

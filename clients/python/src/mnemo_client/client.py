@@ -12,7 +12,7 @@
             ...
 
 `client.agents`, `.blocks`, `.tools`, `.identities`, `.tags`, `.models`, `.messages`,
-`.runs`, `.passages`, `.providers`, `.chat_completions`, `.jobs`, `.batches` and `.health` (one attribute per
+`.runs`, `.passages`, `.providers`, `.chat_completions`, `.jobs`, `.batches`, `.mcp_servers` and `.health` (one attribute per
 service of the contract) are the generated stubs (every RPC, typed), running over a
 channel that adds the token, timeouts, retries and typed errors.
 """
@@ -144,6 +144,7 @@ class Client:
     chat_completions: pb.ChatCompletionServiceStub
     jobs: pb.JobServiceStub
     batches: pb.BatchServiceStub
+    mcp_servers: pb.McpServerServiceStub
 
     def __init__(self, address: str = "127.0.0.1:50051", token: str | None = None, *,
                  timeout: float | None = 30.0, send_message_timeout: float | None = 600.0,
