@@ -122,8 +122,13 @@ class HttpServer:
     no sessions), "session" (Streamable HTTP with sessions, initialize
     handshake only) or "sse" (legacy SSE transport)."""
 
-    def __init__(self, mode: str, *, malformed: bool = False) -> None:
+    def __init__(self, mode: str, *, malformed: bool = False, token: str | None = None,
+                 header: str = "authorization") -> None:
         self.mode = mode
+        # When set, every request needs this header: "Bearer <token>" for Authorization, else the token.
+        self.token = token
+        self.header = header.lower()
+        self.seen_headers: list[dict[str, str]] = []
         self.port = free_port()
         self.server: Any = None
         self.thread: threading.Thread | None = None
@@ -156,7 +161,7 @@ class HttpServer:
             app = self.mcp.sse_app(host="127.0.0.1")
         else:
             app = self.mcp.streamable_http_app(host="127.0.0.1", stateless_http=self.mode == "stateless")
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(self._checked(app), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -166,6 +171,21 @@ class HttpServer:
                 raise RuntimeError(f"the {self.mode} MCP test server did not start")
             time.sleep(0.05)
         return self
+
+    def _checked(self, app):
+        expected = (f"Bearer {self.token}" if self.header == "authorization" else self.token or "").encode()
+
+        async def checked(scope, receive, send):
+            if scope["type"] == "http":
+                headers = {k.decode(): v.decode() for k, v in scope.get("headers") or []}
+                self.seen_headers.append(headers)
+                if self.token is not None and headers.get(self.header, "").encode() != expected:
+                    await send({"type": "http.response.start", "status": 401, "headers": []})
+                    await send({"type": "http.response.body", "body": b"unauthorized"})
+                    return
+            await app(scope, receive, send)
+
+        return checked
 
     def stop(self) -> None:
         if self.server is not None:

@@ -23,8 +23,15 @@ from tests.util import uid
 
 
 @pytest.fixture(scope="module")
-def mcp_stack(fake_llm):
+def mcp_stack(fake_llm, tmp_path_factory):
+    config = tmp_path_factory.mktemp("mcp") / "mcp_config.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "from-file": {"command": "/usr/bin/python3", "args": ["-c", STDIO_SOURCE],
+                      "env": {"PYTHONPATH": SITE_PACKAGES}},
+        "broken-entry": {"command": "/no/such/command"},
+    }}))
     running = make_stack(llm_base_url=fake_llm.base_url, extra_env={
+        "MNEMO_MCP_CONFIG": str(config),
         "MNEMO_MCP_ALLOW": "127.0.0.1/32",
         "MNEMO_MCP_STDIO_BINDS": SITE_PACKAGES,
         "MNEMO_MCP_TIMEOUT_S": "5",
@@ -264,6 +271,19 @@ def test_the_older_by_name_routes(rest, servers, fake_llm):
     assert rest.get(f"/v1/tools/{tool['id']}").status_code == 404
 
 
+def test_mcp_config_file_read_at_start(rest, mcp_stack):
+    listed = rest.get("/v1/tools/mcp/servers").json()
+    assert listed["from-file"]["mcp_server_type"] == "stdio" and "broken-entry" not in listed
+    assert "broken-entry" in mcp_stack.log() and "/no/such/command" in mcp_stack.log()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tools = rest.get(f"/v1/mcp-servers/{listed['from-file']['id']}/tools").json()
+        if tools:
+            break
+        time.sleep(0.5)
+    assert "add" in {t["name"] for t in tools} or any(t["name"].endswith("__add") for t in tools)
+
+
 def test_mcp_config_import(rest, servers):
     a, b = f"imp-a-{uid()}", f"imp-b-{uid()}"
     r = rest.post("/v1/mcp-servers/import", json={"mcpServers": {
@@ -322,3 +342,26 @@ def test_same_tool_on_two_servers_gets_distinct_names(rest, servers):
     assert names[second["id"]] in ("add", f"{second['server_name']}__add".replace(".", "_"))
     for server in (first, second):
         rest.delete(f"/v1/mcp-servers/{server['id']}")
+
+
+def test_auth_token_and_headers_reach_the_server(rest):
+    guarded = HttpServer("stateless", token="s3cret-token").start()
+    keyed = HttpServer("sse", token="k-99", header="X-Api-Key").start()
+    try:
+        r = rest.post("/v1/mcp-servers/test", json={"server_name": "guarded", "server_url": guarded.url}).json()
+        assert r["status"] == "error" and "'guarded'" in r["error"]
+        r = rest.post("/v1/mcp-servers/test", json={"server_name": "guarded", "server_url": guarded.url,
+                                                    "auth_token": "s3cret-token"}).json()
+        assert r["status"] == "success", r
+        server = rest.post("/v1/mcp-servers", json={"server_name": f"keyed-{uid()}", "config": {
+            "mcp_server_type": "sse", "server_url": keyed.url, "auth_header": "X-Api-Key", "auth_token": "k-99",
+            "custom_headers": {"X-Team": "blue"}}})
+        assert server.status_code == 200 and "k-99" not in server.text
+        server = server.json()
+        assert server["custom_headers"] == {"X-Team": "<redacted>"} and server["has_auth_token"] is True
+        assert server["protocol_version"] == "2025-11-25"
+        assert any(h.get("x-team") == "blue" for h in keyed.seen_headers)
+        rest.delete(f"/v1/mcp-servers/{server['id']}")
+    finally:
+        guarded.stop()
+        keyed.stop()
