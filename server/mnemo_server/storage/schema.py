@@ -173,6 +173,7 @@ tools = Table(
     Column("mcp_server_id", Text, ForeignKey("mcp_servers.id", ondelete="CASCADE")),
     *_timestamps(),
     Index("tools_created_at_id", "created_at", "id"),
+    Index("tools_mcp_server_id", "mcp_server_id", postgresql_where=text("mcp_server_id IS NOT NULL")),
 )
 
 agent_tools = Table(
