@@ -123,12 +123,16 @@ class HttpServer:
     handshake only) or "sse" (legacy SSE transport)."""
 
     def __init__(self, mode: str, *, malformed: bool = False, token: str | None = None,
-                 header: str = "authorization") -> None:
+                 header: str = "authorization", oauth: tuple[str, str] | None = None) -> None:
         self.mode = mode
         # When set, every request needs this header: "Bearer <token>" for Authorization, else the token.
         self.token = token
         self.header = header.lower()
         self.seen_headers: list[dict[str, str]] = []
+        # OAuth: (client id, client secret) this server's own authorization server accepts
+        # (client_credentials grant); the MCP path then needs a token it issued.
+        self.oauth = oauth
+        self.issued: list[str] = []
         self.port = free_port()
         self.server: Any = None
         self.thread: threading.Thread | None = None
@@ -172,6 +176,56 @@ class HttpServer:
             time.sleep(0.05)
         return self
 
+    async def _oauth_routes(self, scope, receive, send, headers) -> bool:
+        """The protected resource metadata, the authorization server's metadata and its token
+        endpoint; True when the request was one of them."""
+        import json as _json
+
+        base = f"http://127.0.0.1:{self.port}"
+        path = scope["path"]
+
+        async def reply(status, body, extra=()):
+            data = _json.dumps(body).encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json"), *extra]})
+            await send({"type": "http.response.body", "body": data})
+
+        if path.startswith("/.well-known/oauth-protected-resource"):
+            await reply(200, {"resource": base + ("/sse" if self.mode == "sse" else "/mcp"),
+                              "authorization_servers": [base + "/"]})
+            return True
+        if path.startswith("/.well-known/oauth-authorization-server") or path.startswith(
+                "/.well-known/openid-configuration"):
+            await reply(200, {"issuer": base + "/", "token_endpoint": base + "/token",
+                              "authorization_endpoint": base + "/authorize",
+                              "response_types_supported": ["code"],
+                              "grant_types_supported": ["client_credentials"],
+                              "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]})
+            return True
+        if path == "/token":
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            from urllib.parse import parse_qs
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            client_id, secret = form.get("client_id"), form.get("client_secret")
+            basic = headers.get("authorization", "")
+            if basic.lower().startswith("basic "):
+                from urllib.parse import unquote
+                client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+                client_id, secret = unquote(client_id), unquote(secret)
+            if form.get("grant_type") != "client_credentials" or (client_id, secret) != self.oauth:
+                await reply(401, {"error": "invalid_client"})
+                return True
+            token = f"at-{len(self.issued) + 1}"
+            self.issued.append(token)
+            await reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+            return True
+        return False
+
     def _checked(self, app):
         expected = (f"Bearer {self.token}" if self.header == "authorization" else self.token or "").encode()
 
@@ -179,6 +233,17 @@ class HttpServer:
             if scope["type"] == "http":
                 headers = {k.decode(): v.decode() for k, v in scope.get("headers") or []}
                 self.seen_headers.append(headers)
+                if self.oauth is not None:
+                    if await self._oauth_routes(scope, receive, send, headers):
+                        return
+                    given = headers.get("authorization", "")
+                    if not any(given == f"Bearer {t}" for t in self.issued):
+                        meta = f'Bearer resource_metadata="http://127.0.0.1:{self.port}/.well-known/' \
+                               f'oauth-protected-resource{scope["path"]}"'
+                        await send({"type": "http.response.start", "status": 401,
+                                    "headers": [(b"www-authenticate", meta.encode())]})
+                        await send({"type": "http.response.body", "body": b"token needed"})
+                        return
                 if self.token is not None and headers.get(self.header, "").encode() != expected:
                     await send({"type": "http.response.start", "status": 401, "headers": []})
                     await send({"type": "http.response.body", "body": b"unauthorized"})

@@ -365,3 +365,32 @@ def test_auth_token_and_headers_reach_the_server(rest):
     finally:
         guarded.stop()
         keyed.stop()
+
+
+def test_oauth_client_credentials(rest):
+    """The SDK's client-credentials flow: a 401 names the protected resource metadata, which names
+    the authorization server; Mnemo asks it for a token with the stored credentials and retries."""
+    guarded = HttpServer("stateless", oauth=("mnemo-client", "cl-secret")).start()
+    issuer = f"http://127.0.0.1:{guarded.port}/"
+    try:
+        config = {"mcp_server_type": "streamable_http", "server_url": guarded.url,
+                  "oauth_client_id": "mnemo-client", "oauth_client_secret": "cl-secret", "oauth_issuer": issuer}
+        r = rest.post("/v1/mcp-servers", json={"server_name": f"oauth-{uid()}", "config": config})
+        assert r.status_code == 200 and "cl-secret" not in r.text
+        server = r.json()
+        assert server["oauth_client_id"] == "mnemo-client" and server["has_oauth_client_secret"] is True
+        assert server["protocol_version"] == "2026-07-28" and guarded.issued
+        tools = {t["metadata_"]["mcp"]["tool_name"]: t for t in rest.get(f"/v1/mcp-servers/{server['id']}/tools").json()}
+        run = rest.post(f"/v1/mcp-servers/{server['id']}/tools/{tools['add']['id']}/run",
+                        json={"args": {"a": 1, "b": 2}}).json()
+        assert run == {"status": "success", "func_return": "3", "stdout": [], "stderr": []} or run["func_return"] == "3"
+        # Wrong secret: a clear error naming the server.
+        bad = rest.post("/v1/mcp-servers/test", json={**config, "server_name": "oauth-bad",
+                                                     "oauth_client_secret": "nope"}).json()
+        assert bad["status"] == "error" and "'oauth-bad'" in bad["error"] and "401" in bad["error"]
+        # The issuer is required with client credentials.
+        r = rest.post("/v1/mcp-servers/test", json={**config, "oauth_issuer": None})
+        assert r.status_code == 400 and "oauth_issuer" in r.text
+        rest.delete(f"/v1/mcp-servers/{server['id']}")
+    finally:
+        guarded.stop()

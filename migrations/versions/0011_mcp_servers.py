@@ -26,6 +26,8 @@ STATEMENTS = [
         env_names jsonb NOT NULL DEFAULT '[]'::jsonb,
         header_names jsonb NOT NULL DEFAULT '[]'::jsonb,
         has_auth_token boolean NOT NULL DEFAULT false,
+        -- OAuth client credentials: {"client_id", "scope", "issuer"} (the secret is in secrets_encrypted).
+        oauth jsonb,
         protocol_version text,
         last_error text,
         created_at timestamptz NOT NULL DEFAULT now(),

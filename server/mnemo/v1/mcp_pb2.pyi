@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class McpServer(_message.Message):
-    __slots__ = ("id", "server_name", "mcp_server_type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers", "has_auth_token", "protocol_version", "last_error", "created_at", "updated_at")
+    __slots__ = ("id", "server_name", "mcp_server_type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers", "has_auth_token", "protocol_version", "last_error", "created_at", "updated_at", "oauth_client_id", "has_oauth_client_secret", "oauth_scope", "oauth_issuer")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,10 @@ class McpServer(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HAS_OAUTH_CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_ISSUER_FIELD_NUMBER: _ClassVar[int]
     id: str
     server_name: str
     mcp_server_type: str
@@ -59,10 +63,14 @@ class McpServer(_message.Message):
     last_error: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Mapping[str, str]] = ..., has_auth_token: _Optional[bool] = ..., protocol_version: _Optional[str] = ..., last_error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    oauth_client_id: str
+    has_oauth_client_secret: bool
+    oauth_scope: str
+    oauth_issuer: str
+    def __init__(self, id: _Optional[str] = ..., server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Mapping[str, str]] = ..., has_auth_token: _Optional[bool] = ..., protocol_version: _Optional[str] = ..., last_error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., oauth_client_id: _Optional[str] = ..., has_oauth_client_secret: _Optional[bool] = ..., oauth_scope: _Optional[str] = ..., oauth_issuer: _Optional[str] = ...) -> None: ...
 
 class McpServerConfig(_message.Message):
-    __slots__ = ("server_name", "mcp_server_type", "type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers")
+    __slots__ = ("server_name", "mcp_server_type", "type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers", "oauth_client_id", "oauth_client_secret", "oauth_scope", "oauth_issuer")
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
     MCP_SERVER_TYPE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +81,10 @@ class McpServerConfig(_message.Message):
     AUTH_HEADER_FIELD_NUMBER: _ClassVar[int]
     AUTH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_ISSUER_FIELD_NUMBER: _ClassVar[int]
     server_name: str
     mcp_server_type: str
     type: str
@@ -83,7 +95,11 @@ class McpServerConfig(_message.Message):
     auth_header: str
     auth_token: str
     custom_headers: _struct_pb2.Struct
-    def __init__(self, server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., env: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    oauth_client_id: str
+    oauth_client_secret: str
+    oauth_scope: str
+    oauth_issuer: str
+    def __init__(self, server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., env: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., oauth_client_id: _Optional[str] = ..., oauth_client_secret: _Optional[str] = ..., oauth_scope: _Optional[str] = ..., oauth_issuer: _Optional[str] = ...) -> None: ...
 
 class CreateMcpServerRequest(_message.Message):
     __slots__ = ("server_name", "config")
@@ -211,7 +227,7 @@ class RunMcpServerToolRequest(_message.Message):
     def __init__(self, mcp_server_id: _Optional[str] = ..., tool_id: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class TestMcpServerRequest(_message.Message):
-    __slots__ = ("server_name", "mcp_server_type", "type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers")
+    __slots__ = ("server_name", "mcp_server_type", "type", "command", "args", "env", "server_url", "auth_header", "auth_token", "custom_headers", "oauth_client_id", "oauth_client_secret", "oauth_scope", "oauth_issuer")
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
     MCP_SERVER_TYPE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +238,10 @@ class TestMcpServerRequest(_message.Message):
     AUTH_HEADER_FIELD_NUMBER: _ClassVar[int]
     AUTH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_HEADERS_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_CLIENT_SECRET_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    OAUTH_ISSUER_FIELD_NUMBER: _ClassVar[int]
     server_name: str
     mcp_server_type: str
     type: str
@@ -232,7 +252,11 @@ class TestMcpServerRequest(_message.Message):
     auth_header: str
     auth_token: str
     custom_headers: _struct_pb2.Struct
-    def __init__(self, server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., env: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    oauth_client_id: str
+    oauth_client_secret: str
+    oauth_scope: str
+    oauth_issuer: str
+    def __init__(self, server_name: _Optional[str] = ..., mcp_server_type: _Optional[str] = ..., type: _Optional[str] = ..., command: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., env: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., server_url: _Optional[str] = ..., auth_header: _Optional[str] = ..., auth_token: _Optional[str] = ..., custom_headers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., oauth_client_id: _Optional[str] = ..., oauth_client_secret: _Optional[str] = ..., oauth_scope: _Optional[str] = ..., oauth_issuer: _Optional[str] = ...) -> None: ...
 
 class TestSavedMcpServerRequest(_message.Message):
     __slots__ = ("mcp_server_id",)

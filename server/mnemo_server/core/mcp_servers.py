@@ -16,6 +16,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from mnemo.v1 import mcp_pb2, tools_pb2
@@ -82,7 +83,8 @@ def _string_map(field: str, value: Any) -> dict[str, str]:
 def config_dict(message: Any) -> dict[str, Any]:
     """The fields set in a McpServerConfig-like message, as plain values."""
     out: dict[str, Any] = {}
-    for name in ("server_name", "mcp_server_type", "type", "command", "server_url", "auth_header", "auth_token"):
+    for name in ("server_name", "mcp_server_type", "type", "command", "server_url", "auth_header", "auth_token",
+                 "oauth_client_id", "oauth_client_secret", "oauth_scope", "oauth_issuer"):
         if name in message.DESCRIPTOR.fields_by_name and message.HasField(name):
             out[name] = getattr(message, name)
     for name in ("args",):
@@ -125,15 +127,31 @@ def _secrets_of(config: dict[str, Any], field: str, old: dict[str, Any]) -> dict
     """The secret part of a config merged over the stored one; `<redacted>`
     values keep the stored value."""
     out = {"env": dict(old.get("env") or {}), "custom_headers": dict(old.get("custom_headers") or {}),
-           "auth_token": old.get("auth_token")}
+           "auth_token": old.get("auth_token"), "oauth_client_secret": old.get("oauth_client_secret")}
     for name in ("env", "custom_headers"):
         if name in config:
             given = _string_map(f"{field}.{name}", config[name])
             out[name] = {k: (out[name].get(k, "") if v == REDACTED else v) for k, v in given.items()}
-    if "auth_token" in config:
-        token = config["auth_token"]
-        out["auth_token"] = old.get("auth_token") if token == REDACTED else (token or None)
+    for name in ("auth_token", "oauth_client_secret"):
+        if name in config:
+            token = config[name]
+            if token is not None and not isinstance(token, str):
+                raise InvalidArgument(f"{field}.{name}", "must be a string")
+            out[name] = old.get(name) if token == REDACTED else (token or None)
     return out
+
+
+def _literal_problem(url: str, allow: tuple) -> str | None:
+    """What is wrong with a URL whose host is a literal address MCP servers may not be reached at
+    (names are checked when connecting)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        if forbidden_address(host, allow):
+            return (f"{host} is loopback, private, link-local or reserved, which MCP servers may not be "
+                    "reached at (MNEMO_MCP_ALLOW lists exceptions)")
+    except ValueError:
+        pass
+    return None
 
 
 def server_values(config: dict[str, Any], field: str, *, server_type: str,
@@ -159,24 +177,41 @@ def server_values(config: dict[str, Any], field: str, *, server_type: str,
         problem = check_url_syntax(url)
         if problem:
             raise InvalidArgument(f"{field}.server_url", problem)
-        host = url.split("//", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
-        literal = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") else host.split("]")[0][1:]
-        try:
-            if forbidden_address(literal, allow):
-                raise InvalidArgument(f"{field}.server_url", f"{literal} is loopback, private, link-local or "
-                                      "reserved, which MCP servers may not be reached at (MNEMO_MCP_ALLOW lists "
-                                      "exceptions)")
-        except ValueError:
-            pass  # a name: checked when connecting
+        problem = _literal_problem(url, allow)
+        if problem:
+            raise InvalidArgument(f"{field}.server_url", problem)
         header = config.get("auth_header", current.get("auth_header"))
         if header is not None and (not isinstance(header, str) or not re.match(r"^[A-Za-z0-9-]{1,64}$", header)):
             raise InvalidArgument(f"{field}.auth_header", "must be an HTTP header name")
         values.update(server_url=url, command=None, args=[], auth_header=header or None)
+        oauth = dict(current.get("oauth") or {})
+        for name in ("client_id", "scope", "issuer"):
+            if f"oauth_{name}" in config:
+                given = config[f"oauth_{name}"]
+                if given is not None and not isinstance(given, str):
+                    raise InvalidArgument(f"{field}.oauth_{name}", "must be a string")
+                oauth[name] = given or None
+        if oauth.get("client_id"):
+            # The credentials go only to this authorization server, which the address policy covers
+            # too: a server's metadata cannot send them anywhere else.
+            issuer = oauth.get("issuer")
+            if not issuer:
+                raise InvalidArgument(f"{field}.oauth_issuer", "is required with oauth_client_id (the authorization "
+                                      "server's issuer URL; the credentials are sent only there)")
+            problem = check_url_syntax(issuer) or _literal_problem(issuer, allow)
+            if problem:
+                raise InvalidArgument(f"{field}.oauth_issuer", problem)
+        values["oauth"] = {k: v for k, v in oauth.items() if v} or None
     secrets = _secrets_of(config, field, old_secrets or {})
     if server_type == "stdio":
-        secrets.update(auth_token=None, custom_headers={})
+        secrets.update(auth_token=None, custom_headers={}, oauth_client_secret=None)
+        values["oauth"] = None
     else:
         secrets["env"] = {}
+        has_id = bool((values["oauth"] or {}).get("client_id"))
+        if has_id != bool(secrets.get("oauth_client_secret")):
+            missing = "oauth_client_secret" if has_id else "oauth_client_id"
+            raise InvalidArgument(f"{field}.{missing}", "OAuth client credentials need both a client id and a secret")
     values.update(env_names=sorted(secrets["env"]), header_names=sorted(secrets["custom_headers"]),
                   has_auth_token=bool(secrets["auth_token"]))
     return values, secrets
@@ -189,9 +224,13 @@ def spec_of(row: dict[str, Any], secrets: dict[str, Any]) -> ServerSpec:
         header = row.get("auth_header") or "Authorization"
         headers[header] = (f"Bearer {token}" if header.lower() == "authorization"
                            and not token.lower().startswith(("bearer ", "basic ")) else token)
+    oauth = row.get("oauth") or {}
+    credentials = None
+    if oauth.get("client_id") and secrets.get("oauth_client_secret"):
+        credentials = (oauth["client_id"], secrets["oauth_client_secret"], oauth.get("scope"), oauth.get("issuer"))
     return ServerSpec(id=row["id"], name=row["name"], server_type=row["server_type"], command=row.get("command"),
                       args=tuple(row.get("args") or ()), env=tuple(sorted((secrets.get("env") or {}).items())),
-                      url=row.get("server_url"), headers=tuple(sorted(headers.items())))
+                      url=row.get("server_url"), headers=tuple(sorted(headers.items())), oauth=credentials)
 
 
 def to_proto(row: dict[str, Any]) -> mcp_pb2.McpServer:
@@ -202,9 +241,12 @@ def to_proto(row: dict[str, Any]) -> mcp_pb2.McpServer:
         has_auth_token=row["has_auth_token"],
         created_at=convert.timestamp(row["created_at"]), updated_at=convert.timestamp(row["updated_at"]),
     )
+    oauth = row.get("oauth") or {}
     convert.set_optional(server, command=row["command"], server_url=row["server_url"],
                          auth_header=row["auth_header"], protocol_version=row["protocol_version"],
-                         last_error=row["last_error"])
+                         last_error=row["last_error"], oauth_client_id=oauth.get("client_id"),
+                         oauth_scope=oauth.get("scope"), oauth_issuer=oauth.get("issuer"))
+    server.has_oauth_client_secret = bool(oauth.get("client_id"))
     return server
 
 
@@ -274,7 +316,7 @@ class McpServers:
     # -- secrets ---------------------------------------------------------------
 
     def _seal(self, secrets: dict[str, Any]) -> bytes | None:
-        if not secrets["env"] and not secrets["custom_headers"] and not secrets["auth_token"]:
+        if not any(secrets.values()):
             return None
         return self.box.seal(json.dumps(secrets))
 

@@ -71,9 +71,11 @@ class ServerSpec:
     env: tuple[tuple[str, str], ...] = ()
     url: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    # OAuth client credentials: (client id, client secret, scope, issuer).
+    oauth: tuple[str, str, str | None, str | None] | None = None
 
     def fingerprint(self) -> str:
-        data = json.dumps([self.server_type, self.command, self.args, self.env, self.url, self.headers])
+        data = json.dumps([self.server_type, self.command, self.args, self.env, self.url, self.headers, self.oauth])
         return hashlib.sha256(data.encode()).hexdigest()
 
 
@@ -192,6 +194,26 @@ def sandbox_argv(spec: ServerSpec, settings: McpSettings,
 # ---------------------------------------------------------------------------
 
 
+class _MemoryTokens:
+    """OAuth tokens of one connection, in memory (the SDK's TokenStorage protocol)."""
+
+    def __init__(self) -> None:
+        self.tokens: Any = None
+        self.client_info: Any = None
+
+    async def get_tokens(self) -> Any:
+        return self.tokens
+
+    async def set_tokens(self, tokens: Any) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> Any:
+        return self.client_info
+
+    async def set_client_info(self, client_info: Any) -> None:
+        self.client_info = client_info
+
+
 class _Connection:
     """An open SDK client for one server, owned by one task (the SDK's
     transports must be entered and left in the same task)."""
@@ -230,9 +252,22 @@ class _Connection:
         from mcp.client.streamable_http import streamable_http_client
         from mcp.shared._httpx_utils import create_mcp_http_client
 
-        http = create_mcp_http_client(headers=dict(self.spec.headers))
+        http = create_mcp_http_client(headers=dict(self.spec.headers), auth=self._oauth())
         async with http, streamable_http_client(self.spec.url or "", http_client=http) as streams:
             yield streams
+
+    def _oauth(self) -> Any:
+        """The SDK's OAuth client-credentials flow, when the server has credentials: on a 401 it
+        finds the authorization server (protected resource metadata), asks it for a token and
+        retries. Tokens live as long as the connection."""
+        if self.spec.oauth is None:
+            return None
+        from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+
+        client_id, client_secret, scope, issuer = self.spec.oauth
+        return ClientCredentialsOAuthProvider(server_url=self.spec.url or "", storage=_MemoryTokens(),
+                                              client_id=client_id, client_secret=client_secret, scope=scope,
+                                              issuer=issuer)
 
     def _transport(self) -> tuple[Any, str]:
         """(SDK transport or server parameters, connect mode)."""
@@ -247,7 +282,7 @@ class _Connection:
             env = {**BASE_ENV, **dict(spec.env)}
             return StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd="/"), "auto"
         if spec.server_type == "sse":
-            return sse_client(spec.url or "", headers=dict(spec.headers),
+            return sse_client(spec.url or "", headers=dict(spec.headers), auth=self._oauth(),
                               timeout=self.settings.connect_timeout_s), "legacy"
         return self._http_transport(), "auto"
 
@@ -264,6 +299,8 @@ class _Connection:
         try:
             if self.spec.server_type != "stdio":
                 await check_target(self.spec.name, self.spec.url or "", self.allow)
+                if self.spec.oauth is not None and self.spec.oauth[3]:
+                    await check_target(self.spec.name, self.spec.oauth[3], self.allow)
             transport, mode = self._transport()
             if self.spec.server_type == "stdio":
                 transport = stdio_client(transport, errlog=self.stderr)

@@ -144,6 +144,7 @@ mcp_servers = Table(
     Column("env_names", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("header_names", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("has_auth_token", Boolean, nullable=False, server_default=text("false")),
+    Column("oauth", JSONB),
     Column("protocol_version", Text),
     Column("last_error", Text),
     *_timestamps(),

@@ -58,7 +58,15 @@ type McpServer struct {
 	// Creation time.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Time of the last change.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// OAuth client id (client credentials), if configured.
+	OauthClientId *string `protobuf:"bytes,16,opt,name=oauth_client_id,json=oauthClientId,proto3,oneof" json:"oauth_client_id,omitempty"`
+	// Whether an OAuth client secret is stored.
+	HasOauthClientSecret bool `protobuf:"varint,17,opt,name=has_oauth_client_secret,json=hasOauthClientSecret,proto3" json:"has_oauth_client_secret,omitempty"`
+	// OAuth scopes asked for.
+	OauthScope *string `protobuf:"bytes,18,opt,name=oauth_scope,json=oauthScope,proto3,oneof" json:"oauth_scope,omitempty"`
+	// Issuer the OAuth client credentials belong to.
+	OauthIssuer   *string `protobuf:"bytes,19,opt,name=oauth_issuer,json=oauthIssuer,proto3,oneof" json:"oauth_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -198,6 +206,34 @@ func (x *McpServer) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *McpServer) GetOauthClientId() string {
+	if x != nil && x.OauthClientId != nil {
+		return *x.OauthClientId
+	}
+	return ""
+}
+
+func (x *McpServer) GetHasOauthClientSecret() bool {
+	if x != nil {
+		return x.HasOauthClientSecret
+	}
+	return false
+}
+
+func (x *McpServer) GetOauthScope() string {
+	if x != nil && x.OauthScope != nil {
+		return *x.OauthScope
+	}
+	return ""
+}
+
+func (x *McpServer) GetOauthIssuer() string {
+	if x != nil && x.OauthIssuer != nil {
+		return *x.OauthIssuer
+	}
+	return ""
+}
+
 // McpServerConfig describes a server. Which fields apply depends on
 // `mcp_server_type` (also accepted as `type`); without one, a `command`
 // means stdio and a `server_url` streamable_http.
@@ -223,6 +259,17 @@ type McpServerConfig struct {
 	AuthToken *string `protobuf:"bytes,9,opt,name=auth_token,json=authToken,proto3,oneof" json:"auth_token,omitempty"`
 	// Extra HTTP headers (an object of strings); stored encrypted.
 	CustomHeaders *structpb.Struct `protobuf:"bytes,10,opt,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty"`
+	// OAuth 2.0 client credentials (streamable_http, sse): the client id. With
+	// `oauth_client_secret`, Mnemo gets its access tokens itself (the
+	// client_credentials grant), finding the authorization server through the
+	// server's protected resource metadata.
+	OauthClientId *string `protobuf:"bytes,11,opt,name=oauth_client_id,json=oauthClientId,proto3,oneof" json:"oauth_client_id,omitempty"`
+	// OAuth client secret; stored encrypted, never returned.
+	OauthClientSecret *string `protobuf:"bytes,12,opt,name=oauth_client_secret,json=oauthClientSecret,proto3,oneof" json:"oauth_client_secret,omitempty"`
+	// Scopes to ask for (space-separated).
+	OauthScope *string `protobuf:"bytes,13,opt,name=oauth_scope,json=oauthScope,proto3,oneof" json:"oauth_scope,omitempty"`
+	// Issuer the client credentials belong to; tokens are asked only of it.
+	OauthIssuer   *string `protobuf:"bytes,14,opt,name=oauth_issuer,json=oauthIssuer,proto3,oneof" json:"oauth_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +372,34 @@ func (x *McpServerConfig) GetCustomHeaders() *structpb.Struct {
 		return x.CustomHeaders
 	}
 	return nil
+}
+
+func (x *McpServerConfig) GetOauthClientId() string {
+	if x != nil && x.OauthClientId != nil {
+		return *x.OauthClientId
+	}
+	return ""
+}
+
+func (x *McpServerConfig) GetOauthClientSecret() string {
+	if x != nil && x.OauthClientSecret != nil {
+		return *x.OauthClientSecret
+	}
+	return ""
+}
+
+func (x *McpServerConfig) GetOauthScope() string {
+	if x != nil && x.OauthScope != nil {
+		return *x.OauthScope
+	}
+	return ""
+}
+
+func (x *McpServerConfig) GetOauthIssuer() string {
+	if x != nil && x.OauthIssuer != nil {
+		return *x.OauthIssuer
+	}
+	return ""
 }
 
 // CreateMcpServerRequest names and describes a new server.
@@ -1149,6 +1224,17 @@ type TestMcpServerRequest struct {
 	AuthToken *string `protobuf:"bytes,9,opt,name=auth_token,json=authToken,proto3,oneof" json:"auth_token,omitempty"`
 	// Extra headers.
 	CustomHeaders *structpb.Struct `protobuf:"bytes,10,opt,name=custom_headers,json=customHeaders,proto3" json:"custom_headers,omitempty"`
+	// OAuth 2.0 client credentials (streamable_http, sse): the client id. With
+	// `oauth_client_secret`, Mnemo gets its access tokens itself (the
+	// client_credentials grant), finding the authorization server through the
+	// server's protected resource metadata.
+	OauthClientId *string `protobuf:"bytes,11,opt,name=oauth_client_id,json=oauthClientId,proto3,oneof" json:"oauth_client_id,omitempty"`
+	// OAuth client secret; stored encrypted, never returned.
+	OauthClientSecret *string `protobuf:"bytes,12,opt,name=oauth_client_secret,json=oauthClientSecret,proto3,oneof" json:"oauth_client_secret,omitempty"`
+	// Scopes to ask for (space-separated).
+	OauthScope *string `protobuf:"bytes,13,opt,name=oauth_scope,json=oauthScope,proto3,oneof" json:"oauth_scope,omitempty"`
+	// Issuer the client credentials belong to; tokens are asked only of it.
+	OauthIssuer   *string `protobuf:"bytes,14,opt,name=oauth_issuer,json=oauthIssuer,proto3,oneof" json:"oauth_issuer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1251,6 +1337,34 @@ func (x *TestMcpServerRequest) GetCustomHeaders() *structpb.Struct {
 		return x.CustomHeaders
 	}
 	return nil
+}
+
+func (x *TestMcpServerRequest) GetOauthClientId() string {
+	if x != nil && x.OauthClientId != nil {
+		return *x.OauthClientId
+	}
+	return ""
+}
+
+func (x *TestMcpServerRequest) GetOauthClientSecret() string {
+	if x != nil && x.OauthClientSecret != nil {
+		return *x.OauthClientSecret
+	}
+	return ""
+}
+
+func (x *TestMcpServerRequest) GetOauthScope() string {
+	if x != nil && x.OauthScope != nil {
+		return *x.OauthScope
+	}
+	return ""
+}
+
+func (x *TestMcpServerRequest) GetOauthIssuer() string {
+	if x != nil && x.OauthIssuer != nil {
+		return *x.OauthIssuer
+	}
+	return ""
 }
 
 // TestSavedMcpServerRequest names a saved server.
@@ -1728,7 +1842,7 @@ var File_mnemo_v1_mcp_proto protoreflect.FileDescriptor
 
 const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\n" +
-	"\x12mnemo/v1/mcp.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14mnemo/v1/tools.proto\"\xcc\x06\n" +
+	"\x12mnemo/v1/mcp.proto\x12\bmnemo.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14mnemo/v1/tools.proto\"\xb3\b\n" +
 	"\tMcpServer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vserver_name\x18\x02 \x01(\tR\n" +
@@ -1752,7 +1866,12 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x1a6\n" +
+	"updated_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12+\n" +
+	"\x0foauth_client_id\x18\x10 \x01(\tH\x06R\roauthClientId\x88\x01\x01\x125\n" +
+	"\x17has_oauth_client_secret\x18\x11 \x01(\bR\x14hasOauthClientSecret\x12$\n" +
+	"\voauth_scope\x18\x12 \x01(\tH\aR\n" +
+	"oauthScope\x88\x01\x01\x12&\n" +
+	"\foauth_issuer\x18\x13 \x01(\tH\bR\voauthIssuer\x88\x01\x01\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a@\n" +
@@ -1765,7 +1884,10 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\f_auth_headerB\r\n" +
 	"\v_auth_tokenB\x13\n" +
 	"\x11_protocol_versionB\r\n" +
-	"\v_last_error\"\x8c\x04\n" +
+	"\v_last_errorB\x12\n" +
+	"\x10_oauth_client_idB\x0e\n" +
+	"\f_oauth_scopeB\x0f\n" +
+	"\r_oauth_issuer\"\x89\x06\n" +
 	"\x0fMcpServerConfig\x12$\n" +
 	"\vserver_name\x18\x01 \x01(\tH\x00R\n" +
 	"serverName\x88\x01\x01\x12+\n" +
@@ -1781,7 +1903,13 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\n" +
 	"auth_token\x18\t \x01(\tH\x06R\tauthToken\x88\x01\x01\x12>\n" +
 	"\x0ecustom_headers\x18\n" +
-	" \x01(\v2\x17.google.protobuf.StructR\rcustomHeadersB\x0e\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\rcustomHeaders\x12+\n" +
+	"\x0foauth_client_id\x18\v \x01(\tH\aR\roauthClientId\x88\x01\x01\x123\n" +
+	"\x13oauth_client_secret\x18\f \x01(\tH\bR\x11oauthClientSecret\x88\x01\x01\x12$\n" +
+	"\voauth_scope\x18\r \x01(\tH\tR\n" +
+	"oauthScope\x88\x01\x01\x12&\n" +
+	"\foauth_issuer\x18\x0e \x01(\tH\n" +
+	"R\voauthIssuer\x88\x01\x01B\x0e\n" +
 	"\f_server_nameB\x12\n" +
 	"\x10_mcp_server_typeB\a\n" +
 	"\x05_typeB\n" +
@@ -1789,7 +1917,11 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\b_commandB\r\n" +
 	"\v_server_urlB\x0e\n" +
 	"\f_auth_headerB\r\n" +
-	"\v_auth_token\"l\n" +
+	"\v_auth_tokenB\x12\n" +
+	"\x10_oauth_client_idB\x16\n" +
+	"\x14_oauth_client_secretB\x0e\n" +
+	"\f_oauth_scopeB\x0f\n" +
+	"\r_oauth_issuer\"l\n" +
 	"\x16CreateMcpServerRequest\x12\x1f\n" +
 	"\vserver_name\x18\x01 \x01(\tR\n" +
 	"serverName\x121\n" +
@@ -1851,7 +1983,7 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\x17RunMcpServerToolRequest\x12\"\n" +
 	"\rmcp_server_id\x18\x01 \x01(\tR\vmcpServerId\x12\x17\n" +
 	"\atool_id\x18\x02 \x01(\tR\x06toolId\x12+\n" +
-	"\x04args\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x04args\"\x91\x04\n" +
+	"\x04args\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x04args\"\x8e\x06\n" +
 	"\x14TestMcpServerRequest\x12$\n" +
 	"\vserver_name\x18\x01 \x01(\tH\x00R\n" +
 	"serverName\x88\x01\x01\x12+\n" +
@@ -1867,7 +1999,13 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\n" +
 	"auth_token\x18\t \x01(\tH\x06R\tauthToken\x88\x01\x01\x12>\n" +
 	"\x0ecustom_headers\x18\n" +
-	" \x01(\v2\x17.google.protobuf.StructR\rcustomHeadersB\x0e\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\rcustomHeaders\x12+\n" +
+	"\x0foauth_client_id\x18\v \x01(\tH\aR\roauthClientId\x88\x01\x01\x123\n" +
+	"\x13oauth_client_secret\x18\f \x01(\tH\bR\x11oauthClientSecret\x88\x01\x01\x12$\n" +
+	"\voauth_scope\x18\r \x01(\tH\tR\n" +
+	"oauthScope\x88\x01\x01\x12&\n" +
+	"\foauth_issuer\x18\x0e \x01(\tH\n" +
+	"R\voauthIssuer\x88\x01\x01B\x0e\n" +
 	"\f_server_nameB\x12\n" +
 	"\x10_mcp_server_typeB\a\n" +
 	"\x05_typeB\n" +
@@ -1875,7 +2013,11 @@ const file_mnemo_v1_mcp_proto_rawDesc = "" +
 	"\b_commandB\r\n" +
 	"\v_server_urlB\x0e\n" +
 	"\f_auth_headerB\r\n" +
-	"\v_auth_token\"?\n" +
+	"\v_auth_tokenB\x12\n" +
+	"\x10_oauth_client_idB\x16\n" +
+	"\x14_oauth_client_secretB\x0e\n" +
+	"\f_oauth_scopeB\x0f\n" +
+	"\r_oauth_issuer\"?\n" +
 	"\x19TestSavedMcpServerRequest\x12\"\n" +
 	"\rmcp_server_id\x18\x01 \x01(\tR\vmcpServerId\"\xf8\x01\n" +
 	"\x15TestMcpServerResponse\x12\x16\n" +

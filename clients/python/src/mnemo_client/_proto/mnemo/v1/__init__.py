@@ -4530,6 +4530,26 @@ class McpServer(betterproto2.Message):
     Time of the last change.
     """
 
+    oauth_client_id: "str | None" = betterproto2.field(16, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth client id (client credentials), if configured.
+    """
+
+    has_oauth_client_secret: "bool" = betterproto2.field(17, betterproto2.TYPE_BOOL)
+    """
+    Whether an OAuth client secret is stored.
+    """
+
+    oauth_scope: "str | None" = betterproto2.field(18, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth scopes asked for.
+    """
+
+    oauth_issuer: "str | None" = betterproto2.field(19, betterproto2.TYPE_STRING, optional=True)
+    """
+    Issuer the OAuth client credentials belong to.
+    """
+
 
 default_message_pool.register_message("mnemo.v1", "McpServer", McpServer)
 
@@ -4596,6 +4616,29 @@ class McpServerConfig(betterproto2.Message):
     )
     """
     Extra HTTP headers (an object of strings); stored encrypted.
+    """
+
+    oauth_client_id: "str | None" = betterproto2.field(11, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth 2.0 client credentials (streamable_http, sse): the client id. With
+    `oauth_client_secret`, Mnemo gets its access tokens itself (the
+    client_credentials grant), finding the authorization server through the
+    server's protected resource metadata.
+    """
+
+    oauth_client_secret: "str | None" = betterproto2.field(12, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth client secret; stored encrypted, never returned.
+    """
+
+    oauth_scope: "str | None" = betterproto2.field(13, betterproto2.TYPE_STRING, optional=True)
+    """
+    Scopes to ask for (space-separated).
+    """
+
+    oauth_issuer: "str | None" = betterproto2.field(14, betterproto2.TYPE_STRING, optional=True)
+    """
+    Issuer the client credentials belong to; tokens are asked only of it.
     """
 
 
@@ -5882,6 +5925,29 @@ class TestMcpServerRequest(betterproto2.Message):
     )
     """
     Extra headers.
+    """
+
+    oauth_client_id: "str | None" = betterproto2.field(11, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth 2.0 client credentials (streamable_http, sse): the client id. With
+    `oauth_client_secret`, Mnemo gets its access tokens itself (the
+    client_credentials grant), finding the authorization server through the
+    server's protected resource metadata.
+    """
+
+    oauth_client_secret: "str | None" = betterproto2.field(12, betterproto2.TYPE_STRING, optional=True)
+    """
+    OAuth client secret; stored encrypted, never returned.
+    """
+
+    oauth_scope: "str | None" = betterproto2.field(13, betterproto2.TYPE_STRING, optional=True)
+    """
+    Scopes to ask for (space-separated).
+    """
+
+    oauth_issuer: "str | None" = betterproto2.field(14, betterproto2.TYPE_STRING, optional=True)
+    """
+    Issuer the client credentials belong to; tokens are asked only of it.
     """
 
 
