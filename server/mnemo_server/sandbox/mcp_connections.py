@@ -421,11 +421,15 @@ class McpConnections:
         conn.task = asyncio.create_task(conn.run(), name=f"mcp-{spec.name}")
         try:
             await asyncio.wait_for(asyncio.shield(conn.ready.wait()), self.settings.connect_timeout_s)
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            # Out of time, or the caller went away (its own deadline): the half-open connection
+            # (a starting stdio server) is stopped, never left behind.
             stderr = conn.stderr_tail()
             conn.task.cancel()
             with contextlib.suppress(BaseException):
-                await conn.task
+                await asyncio.shield(conn.task)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise McpFailure(
                 f"MCP server '{spec.name}' did not complete the connection in {self.settings.connect_timeout_s:g} s"
                 + (f". Its stderr ends with: {stderr}" if stderr else "")) from None
