@@ -394,3 +394,28 @@ def test_oauth_client_credentials(rest):
         rest.delete(f"/v1/mcp-servers/{server['id']}")
     finally:
         guarded.stop()
+
+
+def test_a_server_that_stops_answering_never_holds_a_turn(rest, servers, fake_llm):
+    server = rest.post("/v1/mcp-servers", json={"server_name": f"mute-{uid()}",
+                                                "config": remote_config(servers["stateless"])}).json()
+    add = next(t for t in rest.get(f"/v1/mcp-servers/{server['id']}/tools").json()
+               if t["metadata_"]["mcp"]["tool_name"] == "add")
+    hanging = HangingServer().start()
+    try:
+        # The server moves to an address that accepts connections and never answers.
+        r = rest.patch(f"/v1/mcp-servers/{server['id']}", json={"config": {"server_url": hanging.url}})
+        assert r.status_code == 200, r.text
+        model = f"m-{uid()}"
+        agent = rest.post("/v1/agents", json={"model": f"openai/{model}", "tool_ids": [add["id"]]}).json()
+        fake_llm.script(Reply(tool_calls=[ToolCall(add["name"], {"a": 1, "b": 2})]), Reply(text="gave up"),
+                        model=model)
+        started = time.monotonic()
+        r = rest.post(f"/v1/agents/{agent['id']}/messages", json={"input": "add"}, timeout=60).json()
+        assert time.monotonic() - started < 15  # MNEMO_MCP_TIMEOUT_S is 5 here
+        failed = tool_return(r)
+        assert failed["status"] == "error" and server["server_name"] in failed["tool_return"]
+        assert r["messages"][-1]["content"] == "gave up"
+    finally:
+        hanging.stop()
+        rest.delete(f"/v1/mcp-servers/{server['id']}")
