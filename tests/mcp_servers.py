@@ -27,7 +27,7 @@ PNG = base64.b64decode(
 
 TOOLS_SOURCE = r'''
 import asyncio, os
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ImageContent, TextContent
 
 
@@ -91,9 +91,10 @@ def build(name: str) -> MCPServer:
                 ImageContent(type="image", data=PNG_B64, mime_type="image/png")]
 
     @server.tool()
-    def drop_tool(name: str) -> str:
+    async def drop_tool(name: str, ctx: Context) -> str:
         """Removes one of this server's tools."""
         server.remove_tool(name)
+        await ctx.notify_tools_changed()
         return f"removed {name}"
 
     return server

@@ -292,6 +292,26 @@ class _Connection:
         if isinstance(message, types.ToolListChangedNotification) and self.on_tools_changed is not None:
             self.on_tools_changed(self.spec.id)
 
+    @staticmethod
+    def _can_listen(client: Any) -> bool:
+        """Whether the server can tell this connection that its tools changed through
+        `subscriptions/listen` (2026-07-28; older servers send notifications unasked)."""
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+        tools = getattr(client.server_capabilities, "tools", None)
+        return client.protocol_version in MODERN_PROTOCOL_VERSIONS and bool(getattr(tools, "list_changed", False))
+
+    async def _listen(self, client: Any) -> None:
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    if self.on_tools_changed is not None:
+                        self.on_tools_changed(self.spec.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the connection works without it
+            log.info("MCP server '%s': no list-changed subscription (%s)", self.spec.name, exc)
+
     async def run(self) -> None:
         from mcp import Client
         from mcp.client.stdio import stdio_client
@@ -308,7 +328,14 @@ class _Connection:
             async with client:
                 self.client = client
                 self.ready.set()
-                await self.stop.wait()
+                listener = asyncio.create_task(self._listen(client)) if self._can_listen(client) else None
+                try:
+                    await self.stop.wait()
+                finally:
+                    if listener is not None:
+                        listener.cancel()
+                        with contextlib.suppress(BaseException):
+                            await listener
         except BaseException as exc:  # noqa: BLE001 - reported to the waiting callers
             self.error = exc
             if isinstance(exc, asyncio.CancelledError) and not self.ready.is_set():
