@@ -419,7 +419,7 @@ def test_a_server_that_stops_answering_never_holds_a_turn(rest, servers, fake_ll
                         model=model)
         started = time.monotonic()
         r = rest.post(f"/v1/agents/{agent['id']}/messages", json={"input": "add"}, timeout=60).json()
-        assert time.monotonic() - started < 15  # MNEMO_MCP_TIMEOUT_S is 5 here
+        assert time.monotonic() - started < 25  # connecting: 8 s (MNEMO_MCP_CONNECT_TIMEOUT_S here)
         failed = tool_return(r)
         assert failed["status"] == "error" and server["server_name"] in failed["tool_return"]
         assert r["messages"][-1]["content"] == "gave up"

@@ -539,26 +539,33 @@ class McpConnections:
                         timeout_s: float | None = None) -> CallOutcome:
         """Calls a tool; McpFailure (naming the server and the tool) when the
         server cannot be reached, breaks the connection or runs out of time.
-        A result the server marks as an error is an outcome with is_error."""
+        A result the server marks as an error is an outcome with is_error.
+
+        Two deadlines: getting a connection (a stdio server's start included)
+        has MNEMO_MCP_CONNECT_TIMEOUT_S, the call itself `timeout_s`
+        (MNEMO_MCP_TIMEOUT_S by default)."""
         timeout_s = timeout_s or self.settings.call_timeout_s
-        deadline = time.monotonic() + timeout_s
+        phase = "connect"
         try:
-            async with asyncio.timeout(timeout_s):
+            # A few seconds over the connection's own deadline: waiting for another caller's attempt.
+            async with asyncio.timeout(self.settings.connect_timeout_s + 5) as scope:
                 async with self.connection(spec) as conn:
+                    phase = "call"
+                    scope.reschedule(asyncio.get_running_loop().time() + timeout_s)
                     client = conn.client
                     if client is None:
                         raise McpFailure(f"MCP server '{spec.name}' closed the connection")
                     try:
-                        result = await client.call_tool(tool, args, read_timeout_seconds=max(
-                            deadline - time.monotonic(), 0.1))
-                    except McpFailure:
-                        raise
-                    except TimeoutError:
+                        result = await client.call_tool(tool, args, read_timeout_seconds=timeout_s)
+                    except (McpFailure, TimeoutError):
                         raise
                     except Exception as exc:  # noqa: BLE001
                         failure = await self._failed(conn, exc)
                         raise McpFailure(f"{failure} (calling tool '{tool}')") from None
         except TimeoutError:
+            if phase == "connect":
+                raise McpFailure(f"MCP server '{spec.name}' could not be connected to in time "
+                                 f"(calling tool '{tool}')") from None
             raise McpFailure(f"MCP server '{spec.name}' did not answer the call of tool '{tool}' within "
                              f"{timeout_s:g} s") from None
         return outcome_of(result, self.settings.max_result_chars)
