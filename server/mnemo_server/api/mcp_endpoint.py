@@ -89,8 +89,17 @@ class McpEndpoint:
     # -- the MCP server ---------------------------------------------------------
 
     async def _agents(self) -> dict[str, agents_pb2.Agent]:
-        agents = await self.s.agents.list(agents_pb2.ListAgentsRequest(limit=1000))
-        return tool_prefixes(list(agents))
+        agents: list[agents_pb2.Agent] = []
+        after: str | None = None
+        while True:  # every agent, a page at a time, oldest first
+            request = agents_pb2.ListAgentsRequest(limit=1000, order="asc")
+            if after:
+                request.after = after
+            page = list(await self.s.agents.list(request))
+            agents.extend(page)
+            if len(page) < 1000:
+                return tool_prefixes(agents)
+            after = page[-1].id
 
     async def _tools(self) -> list[Any]:
         import mcp_types as types
