@@ -133,6 +133,53 @@ def _compatible_from_env() -> tuple[CompatibleEnv, ...]:
     return tuple(out)
 
 
+MCP_STDIO_NETWORKS = ("none", "host")
+
+
+@dataclass(frozen=True)
+class McpSettings:
+    """MCP: the tool servers agents reach (core/mcp_servers.py, sandbox/mcp_connections.py)
+    and Mnemo's own MCP endpoint (api/mcp_endpoint.py)."""
+
+    # Addresses or CIDR blocks a remote MCP server may be reached at although they are loopback,
+    # private or link-local (refused by default).
+    allow: tuple[str, ...] = ()
+    # A Claude-Desktop-style mcp_config.json whose servers are added at start-up.
+    config_file: str | None = None
+    connect_timeout_s: float = 20.0
+    call_timeout_s: float = 60.0
+    # A connection (a running stdio server) unused this long is closed.
+    idle_s: float = 300.0
+    # Network of stdio servers' sandboxes: none (default) or host.
+    stdio_network: str = "none"
+    # Host folders stdio servers see read-only (their code, their packages).
+    stdio_binds: tuple[str, ...] = ()
+    stdio_memory_mb: int = 1024
+    # Largest tool result passed on, in characters (the tool's return_char_limit cuts further).
+    max_result_chars: int = 1_000_000
+    # Port of the MCP endpoint's HTTP listener on 127.0.0.1 (the gateway routes /mcp to it);
+    # 0 picks a free one, -1 turns the endpoint off.
+    endpoint_port: int = 0
+
+    @classmethod
+    def from_env(cls) -> McpSettings:
+        network = (_str("MNEMO_MCP_STDIO_NETWORK") or "none").lower()
+        if network not in MCP_STDIO_NETWORKS:
+            raise SystemExit(f"MNEMO_MCP_STDIO_NETWORK: {network!r} is not one of {', '.join(MCP_STDIO_NETWORKS)}")
+        return cls(
+            allow=_list("MNEMO_MCP_ALLOW"),
+            config_file=_str("MNEMO_MCP_CONFIG"),
+            connect_timeout_s=_positive_float("MNEMO_MCP_CONNECT_TIMEOUT_S", 20.0),
+            call_timeout_s=_positive_float("MNEMO_MCP_TIMEOUT_S", 60.0),
+            idle_s=_positive_float("MNEMO_MCP_IDLE_S", 300.0),
+            stdio_network=network,
+            stdio_binds=_list("MNEMO_MCP_STDIO_BINDS"),
+            stdio_memory_mb=_positive_int("MNEMO_MCP_STDIO_MEMORY_MB", 1024),
+            max_result_chars=_positive_int("MNEMO_MCP_MAX_RESULT_CHARS", 1_000_000),
+            endpoint_port=_int("MNEMO_MCP_PORT", 0),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server, its database and its gateway need to start."""
@@ -240,49 +287,3 @@ class Settings:
             mcp=McpSettings.from_env(),
         )
 
-
-MCP_STDIO_NETWORKS = ("none", "host")
-
-
-@dataclass(frozen=True)
-class McpSettings:
-    """MCP: the tool servers agents reach (core/mcp_servers.py, sandbox/mcp_connections.py)
-    and Mnemo's own MCP endpoint (api/mcp_endpoint.py)."""
-
-    # Addresses or CIDR blocks a remote MCP server may be reached at although they are loopback,
-    # private or link-local (refused by default).
-    allow: tuple[str, ...] = ()
-    # A Claude-Desktop-style mcp_config.json whose servers are added at start-up.
-    config_file: str | None = None
-    connect_timeout_s: float = 20.0
-    call_timeout_s: float = 60.0
-    # A connection (a running stdio server) unused this long is closed.
-    idle_s: float = 300.0
-    # Network of stdio servers' sandboxes: none (default) or host.
-    stdio_network: str = "none"
-    # Host folders stdio servers see read-only (their code, their packages).
-    stdio_binds: tuple[str, ...] = ()
-    stdio_memory_mb: int = 1024
-    # Largest tool result passed on, in characters (the tool's return_char_limit cuts further).
-    max_result_chars: int = 1_000_000
-    # Port of the MCP endpoint's HTTP listener on 127.0.0.1 (the gateway routes /mcp to it);
-    # 0 picks a free one, -1 turns the endpoint off.
-    endpoint_port: int = 0
-
-    @classmethod
-    def from_env(cls) -> McpSettings:
-        network = (_str("MNEMO_MCP_STDIO_NETWORK") or "none").lower()
-        if network not in MCP_STDIO_NETWORKS:
-            raise SystemExit(f"MNEMO_MCP_STDIO_NETWORK: {network!r} is not one of {', '.join(MCP_STDIO_NETWORKS)}")
-        return cls(
-            allow=_list("MNEMO_MCP_ALLOW"),
-            config_file=_str("MNEMO_MCP_CONFIG"),
-            connect_timeout_s=_positive_float("MNEMO_MCP_CONNECT_TIMEOUT_S", 20.0),
-            call_timeout_s=_positive_float("MNEMO_MCP_TIMEOUT_S", 60.0),
-            idle_s=_positive_float("MNEMO_MCP_IDLE_S", 300.0),
-            stdio_network=network,
-            stdio_binds=_list("MNEMO_MCP_STDIO_BINDS"),
-            stdio_memory_mb=_positive_int("MNEMO_MCP_STDIO_MEMORY_MB", 1024),
-            max_result_chars=_positive_int("MNEMO_MCP_MAX_RESULT_CHARS", 1_000_000),
-            endpoint_port=_int("MNEMO_MCP_PORT", 0),
-        )
