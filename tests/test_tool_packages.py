@@ -261,3 +261,45 @@ def test_typescript_tool_memory_limit(rest):
     assert result["status"] == "error"
     assert result["func_return"].startswith("Error executing function hog: MemoryError: hog exceeded the memory "
                                             "limit"), result
+
+
+def test_pooled_sandboxes_with_packages_are_capped():
+    """Sandboxes with a tool's packages mounted are kept ready for the few
+    most recently used requirement sets only, not one pool per set; a pooled
+    one has its set mounted."""
+    import asyncio
+    import shutil
+    import tempfile
+
+    from mnemo_server.sandbox import process
+
+    python = process.sandbox_python()
+    limits = process.default_limits()
+    root = Path(tempfile.mkdtemp(prefix="mnemo-pool-test-", dir="/tmp"))
+    root.chmod(0o755)
+    keys = []
+    for i in range(process.MAX_POOLED_PACKAGE_SETS + 2):
+        folder = root / f"set{i}"
+        folder.mkdir(mode=0o755)
+        (folder / "which_set.py").write_text(f"N = {i}\n")
+        (folder / "which_set.py").chmod(0o644)
+        keys.append(("python", python, process.sandbox_identity(), limits, "none", "",
+                     ((str(folder), "/opt/mnemo/site-packages"),)))
+    try:
+        for key in keys:
+            process._POOL.fill(key, 1)
+        pooled = [k for k, idle in process._POOL._idle.items() if k in keys and idle]
+        assert pooled == keys[-process.MAX_POOLED_PACKAGE_SETS:]
+        child = process._POOL.take(keys[-1])
+        assert child is not None
+        payload = json.dumps({"source": "def f():\n    import which_set\n    return which_set.N\n", "function": "f",
+                              "arguments": {}, "agent_state": None, "env": {},
+                              "site_dirs": ["/opt/mnemo/site-packages"]}).encode()
+        result = asyncio.run(process._execute(child, payload, limits, "f"))
+        assert result.status == "success" and result.func_return == len(keys) - 1, result
+    finally:
+        for key in keys:
+            for child in process._POOL._idle.pop(key, []):
+                child.release()
+            process._POOL._used.pop(key, None)
+        shutil.rmtree(root, ignore_errors=True)

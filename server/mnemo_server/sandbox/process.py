@@ -446,14 +446,33 @@ def _spawn(kind: str, exe: str, identity: Identity | None, limits: SandboxLimits
     return child
 
 
+# Sandboxes with a tool's packages mounted are pooled for the most recently used
+# requirement sets only (one pool per set would otherwise grow without bound).
+MAX_POOLED_PACKAGE_SETS = 4
+
+
 class _Pool:
     """Idle interpreters started with the default limits, one call each."""
 
     def __init__(self) -> None:
         self._idle: dict[tuple, list[_Child]] = {}
         self._filling: set[tuple] = set()
+        self._used: dict[tuple, float] = {}  # keys with packages mounted: when last used
         self._lock = threading.Lock()
         atexit.register(self.close)
+
+    def _evict_package_sets(self, key: tuple) -> list[_Child]:
+        """Under the lock: marks `key` used and drops the idle sandboxes of the
+        least recently used package sets past the cap; returns them to release."""
+        if not key[-1]:
+            return []
+        self._used[key] = time.monotonic()
+        dropped: list[_Child] = []
+        while len(self._used) > MAX_POOLED_PACKAGE_SETS:
+            oldest = min(self._used, key=self._used.__getitem__)
+            del self._used[oldest]
+            dropped += self._idle.pop(oldest, [])
+        return dropped
 
     def take(self, key: tuple) -> _Child | None:
         with self._lock:
@@ -471,6 +490,9 @@ class _Pool:
             if key in self._filling:
                 return
             self._filling.add(key)
+            dropped = self._evict_package_sets(key)
+        for child in dropped:
+            child.release()
         try:
             while True:
                 with self._lock:
@@ -478,7 +500,15 @@ class _Pool:
                         return
                 child = _spawn(*key)
                 with self._lock:
-                    self._idle.setdefault(key, []).append(child)
+                    if key[-1] and key not in self._used:  # evicted meanwhile
+                        dropped = [child]
+                    else:
+                        dropped = []
+                        self._idle.setdefault(key, []).append(child)
+                for extra in dropped:
+                    extra.release()
+                if dropped:
+                    return
         except Exception:  # noqa: BLE001 - the pool is an optimisation; calls spawn their own
             log.exception("could not start an idle tool interpreter")
         finally:
@@ -489,6 +519,7 @@ class _Pool:
         with self._lock:
             children = [c for idle in self._idle.values() for c in idle]
             self._idle.clear()
+            self._used.clear()
         for child in children:
             child.release()
 
@@ -679,8 +710,7 @@ async def _run_child(kind: str, exe: str, payload: bytes, function_name: str, li
             # The allow-list is part of the key: a pooled sandbox's filter is set when it starts.
             key = (kind, exe, sandbox_identity(), limits, network or isolation.network_mode(tool_name),
                    os.environ.get("MNEMO_SANDBOX_NETWORK_ALLOW", ""), mounts)
-            # Sandboxes with a tool's packages mounted are not pooled (one pool per set would grow without bound).
-            size = pool_size() if limits == default_limits() and not mounts else 0
+            size = pool_size() if limits == default_limits() else 0
             child = _POOL.take(key) if size else None
             if child is None:
                 child = await loop.run_in_executor(_SPAWNER, _spawn, *key)
