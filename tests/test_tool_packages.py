@@ -303,3 +303,48 @@ def test_pooled_sandboxes_with_packages_are_capped():
                 child.release()
             process._POOL._used.pop(key, None)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_source_distribution_never_runs_its_setup_py(tmp_path, monkeypatch):
+    """An index offering only a source distribution whose build leaves a mark:
+    a plain pip install runs it, Mnemo's install refuses it (wheels only), the
+    mark is never made, and the error names the requirement."""
+    import asyncio
+    import io
+    import tarfile
+
+    from mnemo_server.sandbox.packages import RequirementError, ToolPackages, pip_specs
+    from mnemo_server.sandbox.process import sandbox_python
+
+    mark = tmp_path / "setup-py-ran"
+    project = tmp_path / "index" / "mnemo-evil"
+    project.mkdir(parents=True)
+    # An in-tree build backend: without --only-binary, pip imports it (running its code) to build.
+    files = {
+        "mnemo_evil-1.0/pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "evil_backend"\n'
+                                         'backend-path = ["."]\n',
+        "mnemo_evil-1.0/evil_backend.py": f"open({str(mark)!r}, 'w').write('ran')\n",
+        "mnemo_evil-1.0/PKG-INFO": "Metadata-Version: 2.1\nName: mnemo-evil\nVersion: 1.0\n",
+    }
+    with tarfile.open(project / "mnemo_evil-1.0.tar.gz", "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (project / "index.html").write_text('<a href="mnemo_evil-1.0.tar.gz">mnemo_evil-1.0.tar.gz</a>')
+    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "index").as_uri())
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--target", str(tmp_path / "plain"), "--no-deps",
+                    "mnemo-evil==1.0"], capture_output=True, timeout=120)
+    assert mark.exists()  # the attack works on a plain install
+    mark.unlink()
+    packages = ToolPackages(tmp_path / "cache")
+    with pytest.raises(RequirementError) as caught:
+        asyncio.run(packages.python_site(pip_specs([("mnemo-evil", "1.0")]), sandbox_python()))
+    assert caught.value.field == "pip_requirements[0]"
+    assert "'mnemo-evil==1.0'" in str(caught.value) and "wheels only" in str(caught.value)
+    assert not mark.exists()
+    assert list((tmp_path / "cache" / "pip").iterdir()) == []
