@@ -23,6 +23,7 @@ def stack(fake_llm) -> Stack:
     yield running
     running.stop()
     shutil.rmtree(running.data_dir, ignore_errors=True)
+    shutil.rmtree(f"{running.data_dir}-tool-packages", ignore_errors=True)  # the tools' package cache
 
 
 @pytest.fixture(scope="session")

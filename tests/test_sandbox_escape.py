@@ -81,6 +81,7 @@ def user_stack():
     yield stack
     stack.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(f"{data_dir}-tool-packages", ignore_errors=True)
 
 
 @pytest.fixture(scope="module", params=["test-user", "mnemo-test"])
@@ -645,3 +646,100 @@ def test_missing_bubblewrap_refuses_custom_tools():
     assert "apt-get install bubblewrap" in result["status"], result
     assert result["run"][0] == "error" and "SandboxUnavailable" in result["run"][1], result
     assert "apt-get install bubblewrap" in result["run"][1]
+
+
+# -- TypeScript tools: the same walls around Node ---------------------------------------
+
+TS_PROBE = '''
+import fs from "node:fs";
+import net from "node:net";
+
+function tcp(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 3000 });
+    socket.on("connect", () => { socket.destroy(); resolve("connected"); });
+    socket.on("timeout", () => { socket.destroy(); resolve("ETIMEDOUT"); });
+    socket.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
+  });
+}
+
+export async function probe(checks: [string, any][]): Promise<string[]> {
+  const out: string[] = [];
+  for (const [kind, target] of checks) {
+    try {
+      if (kind === "read") out.push("read:" + fs.readFileSync(target, "latin1").slice(0, 4000));
+      else if (kind === "list") out.push("listed:" + fs.readdirSync(target).sort().join(","));
+      else if (kind === "write") { fs.writeFileSync(target, "x"); out.push("written"); }
+      else if (kind === "tcp") out.push(await tcp(target[0], target[1]));
+      else if (kind === "env") out.push(JSON.stringify(process.env));
+      else if (kind === "uid") out.push(String(process.getuid!()));
+    } catch (err: any) {
+      out.push(err.code ?? String(err));
+    }
+  }
+  return out;
+}
+'''
+TS_PROBE_SCHEMA = {"name": "probe", "description": "Tries each check.",
+                   "parameters": {"type": "object", "properties": {"checks": {"type": "array"}},
+                                  "required": ["checks"]}}
+
+
+def ts_probe(rest: Rest, *checks: tuple[str, object]) -> list[str]:
+    result = rest.post("/v1/tools/run", {"source_code": TS_PROBE, "source_type": "typescript",
+                                         "json_schema": TS_PROBE_SCHEMA, "args": {"checks": [list(c) for c in checks]}})
+    assert result["status"] == "success", result
+    return result["func_return"]
+
+
+def test_typescript_tool_files_and_processes(server):
+    stack, rest, tool_uid = server
+    data = stack.data_dir
+    server_pid = stack.process.pid
+    results = ts_probe(rest, ("read", str(data / "secret.key")), ("list", str(data)), ("list", "/root"),
+                       ("list", "/work"), ("read", f"/proc/{server_pid}/environ"), ("read", "/proc/1/environ"),
+                       ("write", "/usr/lib/x"), ("write", "/node_modules/x"), ("write", "/etc/passwd"),
+                       ("env", None), ("uid", None), ("list", "/"))
+    assert results[:5] == ["ENOENT"] * 5, results
+    init = results[5]
+    assert init.startswith("read:") and "MNEMO_" not in init and "OPENAI" not in init
+    assert results[6:9] == ["EROFS", "ENOENT", "EROFS"] or results[6:9] == ["EROFS"] * 3, results
+    env = json.loads(results[9])
+    assert set(env) <= {"PATH", "LANG", "HOME", "TMPDIR"}, env
+    # The sandbox user (root server), or the server's own uid in a user namespace: never root.
+    assert int(results[10]) == tool_uid != 0
+    listed = set(results[11].removeprefix("listed:").split(","))
+    assert listed <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "dev", "tmp"}, listed
+
+
+def test_typescript_tool_network(server):
+    """The host's loopback (Mnemo's ports) is the sandbox's own; private and
+    metadata addresses are denied at once, as for Python tools."""
+    stack, rest, _ = server
+    targets = [["127.0.0.1", stack.http_port], ["127.0.0.1", stack.grpc_port], ["10.0.0.1", 80],
+               ["169.254.169.254", 80], ["192.168.1.1", 80], *[[a, 80] for a in _host_addresses()]]
+    started = time.monotonic()
+    results = ts_probe(rest, *[("tcp", t) for t in targets])
+    assert results[:2] == ["ECONNREFUSED"] * 2, results
+    assert all(r in DENIED for r in results[2:]), dict(zip([t[0] for t in targets], results, strict=True))
+    assert time.monotonic() - started < 5
+
+
+def test_typescript_tool_cannot_leave_a_process_behind(server):
+    _, rest, _ = server
+    source = '''
+import { spawn } from "node:child_process";
+
+export function leave(): string {
+  const child = spawn("/bin/sh", ["-c", "sleep 317"], { detached: true, stdio: "ignore" });
+  child.unref();
+  return String(child.pid);
+}
+'''
+    schema = {"name": "leave", "description": "Leaves a process.", "parameters": {"type": "object", "properties": {}}}
+    result = rest.post("/v1/tools/run", {"source_code": source, "source_type": "typescript", "json_schema": schema,
+                                         "args": {}})
+    assert result["status"] == "success", result
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", "sleep 317"], capture_output=True, text=True).stdout.split()
+    assert left == [], left

@@ -239,6 +239,23 @@ class Settings:
     job_poll_s: float = 1.0
     callback_allow: tuple[str, ...] = ()
     mcp: McpSettings = field(default_factory=lambda: McpSettings())
+    # Custom tools' packages (sandbox/packages.py, docs/sandbox.md): where pip_requirements and
+    # npm_requirements sets are installed (None: next to the data directory, see
+    # `tool_packages_root`), the time limit of one install, the size limit of one installed set,
+    # and the Node binary TypeScript tools run with (None: `node` on PATH).
+    tool_packages_dir: Path | None = None
+    tool_install_timeout_s: float = 300.0
+    tool_packages_max_mb: int = 512
+    sandbox_node: str | None = None
+
+    @property
+    def tool_packages_root(self) -> Path:
+        """MNEMO_TOOL_PACKAGES_DIR, else ``<data dir>-tool-packages`` beside the
+        data directory (not in it: the data directory is closed to the sandbox
+        user, who must reach the packages it mounts)."""
+        if self.tool_packages_dir is not None:
+            return self.tool_packages_dir
+        return self.data_dir.parent / f"{self.data_dir.name}-tool-packages"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -285,5 +302,10 @@ class Settings:
             job_poll_s=_positive_float("MNEMO_JOB_POLL_S", 1.0),
             callback_allow=_list("MNEMO_CALLBACK_ALLOW"),
             mcp=McpSettings.from_env(),
+            tool_packages_dir=Path(_str("MNEMO_TOOL_PACKAGES_DIR")).expanduser()
+            if _str("MNEMO_TOOL_PACKAGES_DIR") else None,
+            tool_install_timeout_s=_positive_float("MNEMO_TOOL_INSTALL_TIMEOUT_S", 300.0),
+            tool_packages_max_mb=_positive_int("MNEMO_TOOL_PACKAGES_MAX_MB", 512),
+            sandbox_node=_str("MNEMO_SANDBOX_NODE"),
         )
 

@@ -23,6 +23,7 @@ from .providers.embeddings import Embeddings
 from .providers.registry import ProviderRegistry
 from .runs.coordinator import RunCoordinator
 from .sandbox.mcp_connections import McpConnections
+from .sandbox.packages import ToolPackages
 from .storage.driver import DriverPool
 
 
@@ -33,7 +34,9 @@ class Services:
         self.catalog = Catalog(settings)
         self.secrets = SecretBox.from_settings(settings.encryption_key, settings.data_dir)
         self.blocks = Blocks(engine)
-        self.tools = Tools(engine)
+        # Custom tools' pip/npm requirement sets and compiled TypeScript (sandbox/packages.py).
+        self.tool_packages = ToolPackages.from_settings(settings)
+        self.tools = Tools(engine, self.tool_packages)
         self.identities = Identities(engine)
         self.agents = Agents(engine, self.catalog, self.secrets)
         self.providers = ProviderRegistry(settings, self.catalog)
@@ -47,7 +50,7 @@ class Services:
         self.mcp_servers = McpServers(engine, self.secrets, self.mcp_connections, settings.mcp)
         self.driver = DriverPool(engine)
         self.loop = AgentLoop(engine, self.providers, self.secrets, self.driver,
-                              turn_timeout_s=settings.turn_timeout_s)
+                              turn_timeout_s=settings.turn_timeout_s, tool_packages=self.tool_packages)
         self.loop.mcp = self.mcp_servers
         self.runs = Runs(engine, self.loop, self.coordinator)
         self.messages = Messages(engine, self.loop, self.runs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import logging
 import math
 from typing import Any
 
@@ -15,8 +16,11 @@ from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..ids import new_id
 from ..sandbox import ToolRun, default_limits, run_tool
 from ..sandbox.agent_tools import SERVER_PARAMS, function_name, prepare_agent_tool, run_agent_tool
+from ..sandbox.isolation import SandboxUnavailable
+from ..sandbox.packages import RequirementError, ToolPackages, npm_spec, npm_specs, pip_spec, pip_specs
 from ..sandbox.process import sandbox_status
 from ..sandbox.redact import Redactor
+from ..sandbox.typescript import TypeScriptError, compile_typescript, run_typescript_tool
 from ..storage import convert
 from ..storage import tools as store
 from ..storage.paging import page_from
@@ -32,8 +36,10 @@ from ..tools.schema import (
 from . import validate
 from .db import get_or_not_found, transaction
 
+log = logging.getLogger("mnemo.tools")
+
 DEFAULT_RETURN_CHAR_LIMIT = 50_000
-SOURCE_TYPES = ("python",)
+SOURCE_TYPES = ("python", "typescript")
 
 
 def is_builtin(tool: tools_pb2.Tool) -> bool:
@@ -41,6 +47,8 @@ def is_builtin(tool: tools_pb2.Tool) -> bool:
 
 
 def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
+    """The requirements as stored ({"name", "version"}), each checked to be a
+    registry package and a version or range (INVALID_ARGUMENT naming it)."""
     out = []
     for i, item in enumerate(items):
         if isinstance(item, tools_pb2.PackageRequirement):
@@ -51,8 +59,42 @@ def _requirements(field: str, items: list[Any]) -> list[dict[str, Any]]:
             raise InvalidArgument(f"{field}[{i}]", "must be an object with 'name' and optional 'version'")
         if not isinstance(name, str) or not name.strip():
             raise InvalidArgument(f"{field}[{i}].name", "is required")
+        if version is not None and not isinstance(version, str):
+            raise InvalidArgument(f"{field}[{i}].version", "must be a string")
+        try:
+            (pip_spec if field == "pip_requirements" else npm_spec)(f"{field}[{i}]", name, version)
+        except RequirementError as exc:
+            raise InvalidArgument(exc.field, exc.detail) from None
         out.append({"name": name, **({"version": version} if version else {})})
     return out
+
+
+def _check_requirement_kinds(source_type: str, pip: list[Any], npm: list[Any]) -> None:
+    """A Python tool takes pip_requirements, a TypeScript tool npm_requirements."""
+    if source_type == "typescript" and pip:
+        raise InvalidArgument("pip_requirements", "a TypeScript tool takes npm_requirements, not pip_requirements")
+    if source_type != "typescript" and npm:
+        raise InvalidArgument("npm_requirements", "a Python tool takes pip_requirements; npm_requirements are for "
+                                                  "TypeScript tools (source_type 'typescript')")
+
+
+def _typescript_schema(source_code: str, json_schema: dict | None, args_schema: dict | None,
+                       description: str | None) -> tuple[str, str | None, dict]:
+    """(name, description, json_schema) of a TypeScript tool: its json_schema,
+    which is required (nothing is derived from TypeScript types, as in Letta)."""
+    _check_source(source_code)
+    if args_schema:
+        raise InvalidArgument("args_json_schema", "is not supported for TypeScript tools: give json_schema")
+    if not json_schema:
+        raise InvalidArgument("json_schema", "is required for a TypeScript tool (source_type 'typescript'): its "
+                                             "name and parameters are not derived from the source")
+    try:
+        schema = validate_json_schema(json_schema)
+    except ToolSourceError as exc:
+        raise InvalidArgument("json_schema", str(exc)) from None
+    if description:
+        schema = {**schema, "description": description}
+    return schema["name"], schema.get("description"), schema
 
 
 def _check_source(source_code: str) -> None:
@@ -95,17 +137,21 @@ def create_values(request: tools_pb2.CreateToolRequest) -> dict[str, Any]:
     validate.required("source_code", request.source_code)
     json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
     args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
-    name, description, schema = _schema(
+    build = _typescript_schema if source_type == "typescript" else _schema
+    name, description, schema = build(
         request.source_code, json_schema, args_schema, request.description if request.HasField("description") else None
     )
     limit = request.return_char_limit if request.HasField("return_char_limit") else DEFAULT_RETURN_CHAR_LIMIT
     validate.positive("return_char_limit", limit)
+    pip = _requirements("pip_requirements", list(request.pip_requirements))
+    npm = _requirements("npm_requirements", list(request.npm_requirements))
+    _check_requirement_kinds(source_type, pip, npm)
     return {
         "id": new_id("tool"), "name": name, "description": description, "tool_type": "custom",
         "source_type": source_type, "source_code": request.source_code, "json_schema": schema,
         "args_json_schema": args_schema, "tags": convert.unique(request.tags), "return_char_limit": limit,
-        "pip_requirements": _requirements("pip_requirements", list(request.pip_requirements)),
-        "npm_requirements": _requirements("npm_requirements", list(request.npm_requirements)),
+        "pip_requirements": pip,
+        "npm_requirements": npm,
         "metadata": convert.struct_to_dict(request.metadata_),
         "default_requires_approval": request.default_requires_approval,
         "enable_parallel_execution": request.enable_parallel_execution,
@@ -190,8 +236,23 @@ def _parse_for_run(request: tools_pb2.RunToolFromSourceRequest) -> tuple[str, li
 
 
 class Tools:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, packages: ToolPackages | None = None):
         self.engine = engine
+        self.packages = packages  # requirement sets and compiled TypeScript (sandbox/packages.py)
+
+    async def _check_typescript(self, source_code: str, function: str) -> None:
+        """Compiles a TypeScript tool (cached for its calls): INVALID_ARGUMENT
+        naming source_code when it does not compile or lacks the function. When
+        the compiler cannot run here (no sandbox, no Node, no registry), the
+        tool is saved and its calls report why."""
+        if self.packages is None:
+            return
+        try:
+            await compile_typescript(self.packages, source_code, function, node=self.packages.node_setting)
+        except TypeScriptError as exc:
+            raise InvalidArgument("source_code", f"{exc.kind}: {exc}") from None
+        except (SandboxUnavailable, RequirementError) as exc:
+            log.warning("TypeScript tool %s saved without compiling it: %s", function, exc)
 
     async def seed_builtins(self) -> None:
         """Creates or refreshes the built-in tools (run at every start)."""
@@ -213,11 +274,15 @@ class Tools:
 
     async def create(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
         values = await asyncio.to_thread(create_values, request)
+        if values["source_type"] == "typescript":
+            await self._check_typescript(values["source_code"], values["name"])
         async with transaction(self.engine) as conn:
             return await store.insert_tool(conn, values)
 
     async def upsert(self, request: tools_pb2.CreateToolRequest) -> tools_pb2.Tool:
         values = await asyncio.to_thread(create_values, request)
+        if values["source_type"] == "typescript":
+            await self._check_typescript(values["source_code"], values["name"])
         async with transaction(self.engine) as conn:
             existing = await store.get_by_name(conn, values["name"])
             if existing is not None and is_builtin(existing):
@@ -260,15 +325,22 @@ class Tools:
                                                  "server's (refresh the server to update it)")
             if has("source_type"):
                 changes["source_type"] = validate.one_of("source_type", request.source_type, SOURCE_TYPES)
-            if has("source_code") or has("json_schema") or has("args_json_schema"):
+            source_type = changes.get("source_type") or tool.source_type or "python"
+            typescript = source_type == "typescript"
+            if has("source_code") or has("json_schema") or has("args_json_schema") or "source_type" in changes:
                 source = request.source_code if has("source_code") else tool.source_code
                 validate.required("source_code", source)
                 args_schema = (convert.struct_to_dict(request.args_json_schema) if has("args_json_schema")
                                else None)
+                json_schema = convert.struct_to_dict(request.json_schema) if has("json_schema") else None
+                if typescript and json_schema is None:
+                    json_schema = convert.struct_to_dict(tool.json_schema)  # a TypeScript tool keeps its schema
                 name, description, schema = await asyncio.to_thread(
-                    _schema, source, convert.struct_to_dict(request.json_schema) if has("json_schema") else None,
+                    _typescript_schema if typescript else _schema, source, json_schema,
                     args_schema, request.description if has("description") else None,
                 )
+                if typescript:
+                    await self._check_typescript(source, name)
                 changes.update(source_code=source, name=name, description=description, json_schema=schema)
                 if args_schema is not None:
                     changes["args_json_schema"] = args_schema
@@ -282,6 +354,11 @@ class Tools:
             for name in ("pip_requirements", "npm_requirements"):
                 if has(name):
                     changes[name] = _requirements(name, convert.list_value_to_list(getattr(request, name)))
+            if {"pip_requirements", "npm_requirements", "source_type"} & changes.keys():
+                _check_requirement_kinds(
+                    source_type,
+                    changes.get("pip_requirements", [p.name for p in tool.pip_requirements]),
+                    changes.get("npm_requirements", [p.name for p in tool.npm_requirements]))
             for name in ("default_requires_approval", "enable_parallel_execution"):
                 if has(name):
                     changes[name] = getattr(request, name)
@@ -307,9 +384,13 @@ class Tools:
         source_type = request.source_type if request.HasField("source_type") else "python"
         validate.one_of("source_type", source_type, SOURCE_TYPES)
         validate.required("source_code", request.source_code)
+        pip = _requirements("pip_requirements", list(request.pip_requirements))
+        npm = _requirements("npm_requirements", list(request.npm_requirements))
+        _check_requirement_kinds(source_type, pip, npm)
+        if source_type == "typescript":
+            return await self._run_typescript_from_source(request, npm)
         function, required = await asyncio.to_thread(_parse_for_run, request)
         args = _call_args(request, required, function)
-        requirements = _requirements("pip_requirements", list(request.pip_requirements))
         limits = default_limits().with_timeout(
             request.timeout_seconds if request.HasField("timeout_seconds") else None)
         await _require_sandbox()
@@ -319,8 +400,28 @@ class Tools:
         env = dict(request.env_vars)
         run = await run_tool(
             request.source_code, function, args, env=env, agent_state=None, limits=limits,
-            pip_requirements=[r["name"] + (f"=={r['version']}" if r.get("version") else "") for r in requirements],
+            pip_requirements=pip_specs([(r["name"], r.get("version")) for r in pip]), packages=self.packages,
         )
+        return execution_result(Redactor(env).run(run))
+
+    async def _run_typescript_from_source(self, request: tools_pb2.RunToolFromSourceRequest,
+                                          npm: list[dict[str, Any]]) -> tools_pb2.ToolExecutionResult:
+        json_schema = convert.struct_to_dict(request.json_schema) if request.HasField("json_schema") else None
+        args_schema = convert.struct_to_dict(request.args_json_schema) if request.HasField("args_json_schema") else None
+        name, _, schema = _typescript_schema(request.source_code, json_schema, args_schema, None)
+        function = request.name if request.HasField("name") and request.name.strip() else name
+        required = list((schema.get("parameters") or {}).get("required") or [])
+        args = _call_args(request, required, function)
+        limits = default_limits().with_timeout(
+            request.timeout_seconds if request.HasField("timeout_seconds") else None)
+        await _require_sandbox()
+        if self.packages is None:
+            raise FailedPrecondition("TypeScript tools need the server's package cache")
+        await self._check_typescript(request.source_code, function)
+        env = dict(request.env_vars)
+        run = await run_typescript_tool(
+            self.packages, request.source_code, function, args, json_schema=schema, env=env,
+            npm_requirements=npm_specs([(r["name"], r.get("version")) for r in npm]), limits=limits)
         return execution_result(Redactor(env).run(run))
 
     async def run_for_agent(self, request: tools_pb2.RunAgentToolRequest, secret_box: Any,
@@ -332,7 +433,7 @@ class Tools:
         parameters = convert.struct_to_dict(call.tool.json_schema).get("parameters") or {}
         args = _call_args(request, list(parameters.get("required") or []), call.function_name)
         await _require_sandbox()
-        return execution_result(await run_agent_tool(call, args))
+        return execution_result(await run_agent_tool(call, args, packages=self.packages))
 
 
 async def _require_sandbox() -> None:

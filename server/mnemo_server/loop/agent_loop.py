@@ -147,8 +147,10 @@ DEFAULT_TURN_TIMEOUT_S = 1800.0
 
 class AgentLoop:
     def __init__(self, engine: AsyncEngine, registry: ProviderRegistry, secret_box: Any = None,
-                 driver: DriverPool | None = None, *, turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S):
+                 driver: DriverPool | None = None, *, turn_timeout_s: float = DEFAULT_TURN_TIMEOUT_S,
+                 tool_packages: Any = None):
         self.engine = engine
+        self.tool_packages = tool_packages  # custom tools' installed requirements (sandbox/packages.py)
         self.driver = driver  # the hot statements' pool (storage/driver.py)
         self.registry = registry
         self.secret_box = secret_box  # decrypts agent secrets for custom tools
@@ -716,7 +718,8 @@ class _Turn:
                 return status, output, [], []
             if tool.tool_type == "custom":
                 # In a separate, sandboxed process (see sandbox/).
-                return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box)
+                return await execute_custom_tool(self.tool_context, name, args, secret_box=self.loop.secret_box,
+                                                 packages=self.loop.tool_packages)
             return "error", f"Tool '{name}' is not available on this server.", [], []
         except (MemoryEditError, ToolFailure) as exc:
             return "error", str(exc), [], []

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..errors import FailedPrecondition, MnemoError, NotFound
 from ..storage import agents as agent_store
 from ..storage import convert
+from .packages import RequirementError, ToolPackages, npm_specs, pip_specs
 from .process import SandboxLimits, ToolRun, run_tool
 from .redact import Redactor
+from .typescript import run_typescript_tool
 
 # Parameters the server fills in; a caller (or a model) cannot set them.
 SERVER_PARAMS = frozenset({"agent_state"})
@@ -80,8 +82,22 @@ def function_name(source_code: str, tool_name: str) -> str:
     return names[-1]
 
 
+def _pairs(items: Any) -> list[tuple[str, str | None]]:
+    return [(p.name, p.version if p.HasField("version") and p.version else None) for p in items]
+
+
 def pip_requirement_strings(tool: tools_pb2.Tool) -> list[str]:
-    return [p.name + (f"=={p.version}" if p.HasField("version") and p.version else "") for p in tool.pip_requirements]
+    """The tool's pip_requirements as pip specs (RequirementError naming one
+    that is not a plain name and version)."""
+    return pip_specs(_pairs(tool.pip_requirements))
+
+
+def npm_requirement_strings(tool: tools_pb2.Tool) -> list[str]:
+    return npm_specs(_pairs(tool.npm_requirements))
+
+
+def is_typescript(tool: tools_pb2.Tool) -> bool:
+    return tool.HasField("source_type") and tool.source_type == "typescript"
 
 
 async def prepare_agent_tool(engine: AsyncEngine, secret_box: Any, agent_id: str, tool_name: str) -> AgentToolCall:
@@ -109,7 +125,8 @@ async def prepare_agent_tool(engine: AsyncEngine, secret_box: Any, agent_id: str
     env.update(LETTA_AGENT_ID=agent.id, MNEMO_AGENT_ID=agent.id, LETTA_TOOL_ID=tool.id, MNEMO_TOOL_ID=tool.id)
     if agent.HasField("project_id"):
         env["LETTA_PROJECT_ID"] = agent.project_id
-    return AgentToolCall(tool=tool, function_name=function_name(tool.source_code, tool.name), env=env,
+    function = tool.name if is_typescript(tool) else function_name(tool.source_code, tool.name)
+    return AgentToolCall(tool=tool, function_name=function, env=env,
                          agent_state=agent_snapshot(agent), redactor=Redactor(secrets))
 
 
@@ -124,13 +141,29 @@ def tool_secret_names(agent: agents_pb2.Agent, tool_name: str) -> set[str] | Non
 
 
 async def run_agent_tool(call: AgentToolCall, arguments: dict[str, Any], *,
-                         limits: SandboxLimits | None = None) -> ToolRun:
-    """One call, with every secret value of the agent redacted from the
-    outcome (return value, stdout, stderr, error)."""
+                         limits: SandboxLimits | None = None, packages: ToolPackages | None = None) -> ToolRun:
+    """One call (Python, or TypeScript under Node), with the tool's
+    requirements installed (once per set) when `packages` is given, and every
+    secret value of the agent redacted from the outcome (return value, stdout,
+    stderr, error)."""
     arguments = {k: v for k, v in arguments.items() if k not in SERVER_PARAMS}
-    run = await run_tool(call.tool.source_code, call.function_name, arguments, env=call.env,
-                         agent_state=call.agent_state, limits=limits,
-                         pip_requirements=pip_requirement_strings(call.tool), tool_name=call.tool.name)
+    tool = call.tool
+    try:
+        if is_typescript(tool):
+            if packages is None:
+                raise RequirementError("source_type", "TypeScript tools need the server's package cache")
+            run = await run_typescript_tool(
+                packages, tool.source_code, call.function_name, arguments,
+                json_schema=convert.struct_to_dict(tool.json_schema), env=call.env,
+                npm_requirements=npm_requirement_strings(tool), limits=limits, tool_name=tool.name)
+        else:
+            run = await run_tool(tool.source_code, call.function_name, arguments, env=call.env,
+                                 agent_state=call.agent_state, limits=limits,
+                                 pip_requirements=pip_requirement_strings(tool), tool_name=tool.name,
+                                 packages=packages)
+    except RequirementError as exc:
+        run = ToolRun(status="error", func_return=f"Error executing function {call.function_name}: "
+                      f"RequirementError: {exc}", error=f"RequirementError: {exc}")
     return call.redactor.run(run)
 
 
@@ -175,13 +208,16 @@ def _last_tool_line(error: str) -> str | None:
 
 
 async def execute_custom_tool(ctx: Any, tool_name: str, arguments: dict[str, Any], *,
-                              secret_box: Any = None) -> tuple[str, str, list[str], list[str]]:
+                              secret_box: Any = None, packages: ToolPackages | None = None,
+                              ) -> tuple[str, str, list[str], list[str]]:
     """Runs one call of an agent's custom tool in the sandbox; for the agent loop.
 
     Args:
         ctx: The loop's ToolContext: ``ctx.engine``, ``ctx.agent_id`` and
             ``ctx.services`` (whose ``secrets`` SecretBox decrypts the agent's
             secrets, unless `secret_box` is given).
+        packages: The server's package cache (the tool's requirements,
+            compiled TypeScript).
         tool_name: Name of the tool the model called.
         arguments: The call's arguments, as the model sent them.
 
@@ -200,5 +236,5 @@ async def execute_custom_tool(ctx: Any, tool_name: str, arguments: dict[str, Any
         return "error", f"Error executing function {tool_name}: {exc.message}", [], []
     if not isinstance(arguments, dict):
         return "error", f"Error executing function {tool_name}: the arguments must be a JSON object", [], []
-    run = await run_agent_tool(call, arguments)
+    run = await run_agent_tool(call, arguments, packages=packages)
     return run.status, model_text(run, call.tool.return_char_limit), run.stdout, run.stderr

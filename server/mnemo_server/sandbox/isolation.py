@@ -167,6 +167,13 @@ def setpriv_path() -> str | None:
     return shutil.which("setpriv") or ("/usr/bin/setpriv" if os.path.exists("/usr/bin/setpriv") else None)
 
 
+@functools.cache
+def prlimit_path() -> str:
+    """util-linux's prlimit, which sets a Node tool's resource limits (inside
+    the sandbox: it must live under /usr)."""
+    return shutil.which("prlimit", path="/usr/bin:/bin") or "/usr/bin/prlimit"
+
+
 def _interpreter_dirs(python: str) -> list[str]:
     """Folders outside /usr that `python` needs (its prefix when it is not a
     system interpreter), read-only in the sandbox."""
@@ -178,7 +185,7 @@ def _interpreter_dirs(python: str) -> list[str]:
     return list(dict.fromkeys(dirs))
 
 
-def _mounts(python: str) -> list[str]:
+def _mounts(python: str, extra: tuple[tuple[str, str], ...] = ()) -> list[str]:
     args = ["--ro-bind", "/usr", "/usr"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -193,12 +200,14 @@ def _mounts(python: str) -> list[str]:
              "--size", str(tmp_size_bytes()), "--perms", "1777", "--tmpfs", WORKDIR]
     for path in _interpreter_dirs(python):  # after the tmpfs: an interpreter may live under /tmp
         args += ["--ro-bind", path, path]
+    for source, dest in extra:  # a tool's installed packages (sandbox/packages.py), read-only
+        args += ["--ro-bind", source, dest]
     args += ["--remount-ro", "/"]
     return args
 
 
 def bwrap_argv(python: str, identity: Identity | None, *, network: str | None = None,
-               info_fd: int | None = None) -> list[str]:
+               info_fd: int | None = None, mounts: tuple[tuple[str, str], ...] = ()) -> list[str]:
     """The privilege switch and bwrap, up to (and including) the ``--``."""
     bwrap = bwrap_path()
     if bwrap is None:
@@ -217,7 +226,7 @@ def bwrap_argv(python: str, identity: Identity | None, *, network: str | None = 
         argv.append("--unshare-net")
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
-    argv += _mounts(python)
+    argv += _mounts(python, mounts)
     if network in ("public", "allowlist"):
         argv += ["--ro-bind", resolv_conf(), "/etc/resolv.conf"]
     argv += ["--chdir", WORKDIR, "--"]

@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,10 +52,17 @@ from typing import Any
 
 from . import isolation
 from .isolation import Identity, SandboxUnavailable
+from .packages import NODE_MOUNT, PIP_MOUNT, RequirementError, ToolPackages
 
 log = logging.getLogger("mnemo.sandbox")
 
 RUNNER_SOURCE = (Path(__file__).resolve().parent / "runner.py").read_text(encoding="utf-8")
+NODE_RUNNER_SOURCE = (Path(__file__).resolve().parent / "runner.mjs").read_text(encoding="utf-8")
+# Node reserves address space it never uses (V8's code range and heap cages, about
+# 700 MiB before any tool code): its RLIMIT_AS is the memory limit plus this. Its
+# heap is capped at the memory limit (--max-old-space-size), and where there is a
+# cgroup, the call's memory as a whole is capped at the memory limit as for Python.
+NODE_ADDRESS_SPACE_EXTRA = 1024 * 1024 * 1024
 MiB = 1024 * 1024
 DEFAULT_SANDBOX_USER = "nobody"
 # The only variables a tool inherits besides those of the call.
@@ -216,6 +224,46 @@ def sandbox_python() -> str:
     raise SandboxUnavailable(f"custom tools cannot run on this server: {errors[0]}")
 
 
+_node_probes: dict[str, str | None] = {}
+
+
+def sandbox_node(configured: str | None = None) -> str:
+    """The Node binary TypeScript tools run with: `configured`
+    (MNEMO_SANDBOX_NODE), else ``node`` on PATH, else /usr/bin/node, if bwrap
+    can start it in the sandbox. Raises SandboxUnavailable naming the fix."""
+    sandbox_python()  # bubblewrap works at all (its own, clearer, error otherwise)
+    node = configured or shutil.which("node") or "/usr/bin/node"
+    node = os.path.realpath(node) if os.path.exists(node) else node
+    with _probe_lock:
+        if node not in _node_probes:
+            _node_probes[node] = _probe_node(node)
+    problem = _node_probes[node]
+    if problem:
+        raise SandboxUnavailable(f"TypeScript tools cannot run on this server: {problem}")
+    return node
+
+
+def _probe_node(node: str) -> str | None:
+    if not os.path.isfile(node):
+        return (f"Node.js is not installed ({node} not found): install Node 20 or later (Debian/Ubuntu: apt-get "
+                "install nodejs, or run scripts/system-deps.sh as root), or set MNEMO_SANDBOX_NODE")
+    limits = default_limits()
+    argv = (isolation.bwrap_argv(node, sandbox_identity(), network="none")
+            + _node_argv(node, limits)[:-3] + ["-e", "process.stdout.write(process.versions.node)"])
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env={"PATH": SAFE_PATH},
+                              cwd="/", timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"could not start {node} in the sandbox: {exc}"
+    version = done.stdout.decode(errors="replace").strip()
+    if done.returncode != 0 or not version:
+        said = done.stderr.decode(errors="replace").strip()[-300:]
+        return f"{node} does not start in the sandbox (exit code {done.returncode}: {said})"
+    if int(version.split(".")[0]) < 18:
+        return f"{node} is Node {version}; TypeScript tools need Node 18 or later"
+    return None
+
+
 def sandbox_status() -> str | None:
     """None when custom tools can run here, else the reason and the fix."""
     try:
@@ -323,8 +371,26 @@ class _Child:
             self.cgroup.remove()
 
 
-def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, network: str,
-           allow: str = "") -> _Child:
+def _node_argv(node: str, limits: SandboxLimits) -> list[str]:
+    """Node, started under prlimit (Node cannot set its own resource limits)
+    by a shell that ignores SIGXFSZ first (a write past RLIMIT_FSIZE then fails
+    with EFBIG instead of killing the process)."""
+    address_space = limits.memory_bytes + NODE_ADDRESS_SPACE_EXTRA
+    prlimit = [isolation.prlimit_path(), f"--cpu={int(limits.cpu_s)}:{int(limits.cpu_s) + 1}",
+               f"--as={address_space}", f"--fsize={limits.file_size_bytes}",
+               f"--nofile={limits.max_open_files}", "--core=0"]
+    if limits.max_processes:
+        prlimit.append(f"--nproc={limits.max_processes}")
+    return ["/bin/sh", "-c", "trap '' XFSZ; exec \"$@\"", "mnemo-tool", *prlimit, "--",
+            node, f"--max-old-space-size={max(limits.memory_bytes // MiB, 16)}", "--enable-source-maps",
+            "--input-type=module", "-e", NODE_RUNNER_SOURCE]
+
+
+def _spawn(kind: str, exe: str, identity: Identity | None, limits: SandboxLimits, network: str,
+           allow: str = "", mounts: tuple[tuple[str, str], ...] = ()) -> _Child:
+    """Starts one sandbox waiting for its call: `kind` "python" (runner.py in
+    the interpreter `exe`) or "node" (runner.mjs in the Node binary `exe`),
+    with `mounts` ((folder, where) pairs: a tool's packages) read-only."""
     env = {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": isolation.WORKDIR, "TMPDIR": isolation.WORKDIR}
     cgroup = isolation.new_cgroup(limits.memory_bytes, limits.max_processes)
     filtered = network in ("public", "allowlist")
@@ -333,9 +399,11 @@ def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, networ
     pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
     (r_in, w_in), (r_out, w_out), (r_err, w_err), (r_res, w_res) = pipes
     try:
+        command = (_node_argv(exe, limits) if kind == "node"
+                   else [exe, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE])
         argv = (isolation.join_cgroup_argv(cgroup)
-                + isolation.bwrap_argv(python, identity, network=network, info_fd=info_w)
-                + [python, "-I", "-X", "utf8", "-B", "-u", "-c", RUNNER_SOURCE])
+                + isolation.bwrap_argv(exe, identity, network=network, info_fd=info_w, mounts=mounts)
+                + command)
         proc = subprocess.Popen(
             [*argv, str(w_res), _runner_limits(limits), *([str(ready_w)] if filtered else [])],
             stdin=r_in, stdout=w_out, stderr=w_err, pass_fds=(w_res,) + ((info_w, ready_w) if filtered else ()),
@@ -355,7 +423,7 @@ def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, networ
     for fd in (r_in, w_out, w_err, w_res):
         os.close(fd)
     child = _Child(proc=proc, stdin_fd=w_in, stdout_fd=r_out, stderr_fd=r_err, result_fd=r_res,
-                   key=(python, identity, limits, network, allow), cgroup=cgroup)
+                   key=(kind, exe, identity, limits, network, allow, mounts), cgroup=cgroup)
     if filtered:
         # The tool's code runs only once it has its payload: the filter and the
         # network are in place before that. They are set up once the runner says
@@ -378,14 +446,33 @@ def _spawn(python: str, identity: Identity | None, limits: SandboxLimits, networ
     return child
 
 
+# Sandboxes with a tool's packages mounted are pooled for the most recently used
+# requirement sets only (one pool per set would otherwise grow without bound).
+MAX_POOLED_PACKAGE_SETS = 4
+
+
 class _Pool:
     """Idle interpreters started with the default limits, one call each."""
 
     def __init__(self) -> None:
         self._idle: dict[tuple, list[_Child]] = {}
         self._filling: set[tuple] = set()
+        self._used: dict[tuple, float] = {}  # keys with packages mounted: when last used
         self._lock = threading.Lock()
         atexit.register(self.close)
+
+    def _evict_package_sets(self, key: tuple) -> list[_Child]:
+        """Under the lock: marks `key` used and drops the idle sandboxes of the
+        least recently used package sets past the cap; returns them to release."""
+        if not key[-1]:
+            return []
+        self._used[key] = time.monotonic()
+        dropped: list[_Child] = []
+        while len(self._used) > MAX_POOLED_PACKAGE_SETS:
+            oldest = min(self._used, key=self._used.__getitem__)
+            del self._used[oldest]
+            dropped += self._idle.pop(oldest, [])
+        return dropped
 
     def take(self, key: tuple) -> _Child | None:
         with self._lock:
@@ -403,6 +490,9 @@ class _Pool:
             if key in self._filling:
                 return
             self._filling.add(key)
+            dropped = self._evict_package_sets(key)
+        for child in dropped:
+            child.release()
         try:
             while True:
                 with self._lock:
@@ -410,7 +500,15 @@ class _Pool:
                         return
                 child = _spawn(*key)
                 with self._lock:
-                    self._idle.setdefault(key, []).append(child)
+                    if key[-1] and key not in self._used:  # evicted meanwhile
+                        dropped = [child]
+                    else:
+                        dropped = []
+                        self._idle.setdefault(key, []).append(child)
+                for extra in dropped:
+                    extra.release()
+                if dropped:
+                    return
         except Exception:  # noqa: BLE001 - the pool is an optimisation; calls spawn their own
             log.exception("could not start an idle tool interpreter")
         finally:
@@ -421,6 +519,7 @@ class _Pool:
         with self._lock:
             children = [c for idle in self._idle.values() for c in idle]
             self._idle.clear()
+            self._used.clear()
         for child in children:
             child.release()
 
@@ -523,6 +622,7 @@ async def run_tool(
     limits: SandboxLimits | None = None,
     pip_requirements: list[str] | None = None,
     tool_name: str | None = None,
+    packages: ToolPackages | None = None,
 ) -> ToolRun:
     """Runs `function_name` from `source_code` with `arguments` in a new
     sandboxed interpreter and returns what happened. Never raises (except
@@ -536,36 +636,80 @@ async def run_tool(
         agent_state: The agent snapshot for a function with an ``agent_state``
             parameter (read-only in the tool), or None.
         limits: Defaults to :func:`default_limits`.
-        pip_requirements: The tool's declared packages ("name==version"); they
-            are not installed, but an ImportError names them.
+        pip_requirements: The tool's packages, as pip specs (``name==1.0``,
+            see packages.pip_spec). With `packages`, they are installed (once
+            per set, cached) and mounted read-only on the tool's sys.path; a
+            requirement that cannot be installed is the call's error, naming it.
         tool_name: The saved tool's name, for its network setting
             (MNEMO_SANDBOX_NETWORK_TOOLS); None for source run as is.
+        packages: The server's package cache; without it requirements are
+            not installed and an ImportError names them.
     """
     limits = limits or default_limits()
-    hint = None
-    if pip_requirements:
-        hint = ("this tool declares pip_requirements " + ", ".join(pip_requirements)
-                + "; Mnemo records them but does not install packages: install them for the sandbox interpreter")
-    try:
-        payload = json.dumps({
-            "source": source_code, "function": function_name, "arguments": arguments, "agent_state": agent_state,
-            "env": {str(k): str(v) for k, v in env.items()}, "tool_file": f"<tool {function_name}>",
-            "pip_hint": hint,
-        }, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
-    except (TypeError, ValueError) as exc:
-        return _error_run(function_name, "ValueError", f"the arguments are not JSON: {exc}")
-
     loop = asyncio.get_running_loop()
     try:
         python = await loop.run_in_executor(None, sandbox_python)
     except SandboxUnavailable as exc:
         log.error("%s", exc)
         return _error_run(function_name, "SandboxUnavailable", str(exc))
+    hint = None
+    mounts: tuple[tuple[str, str], ...] = ()
+    if pip_requirements and packages is not None:
+        try:
+            site = await packages.python_site(pip_requirements, python)
+        except RequirementError as exc:
+            return _error_run(function_name, "RequirementError", str(exc))
+        if site is not None:
+            mounts = ((str(site), PIP_MOUNT),)
+    elif pip_requirements:
+        hint = ("this tool declares pip_requirements " + ", ".join(pip_requirements)
+                + "; they are not installed here: install them for the sandbox interpreter")
+    try:
+        payload = json.dumps({
+            "source": source_code, "function": function_name, "arguments": arguments, "agent_state": agent_state,
+            "env": {str(k): str(v) for k, v in env.items()}, "tool_file": f"<tool {function_name}>",
+            "pip_hint": hint, "site_dirs": [PIP_MOUNT] if mounts else [],
+        }, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+    except (TypeError, ValueError) as exc:
+        return _error_run(function_name, "ValueError", f"the arguments are not JSON: {exc}")
+    return await _run_child("python", python, payload, function_name, limits, tool_name, mounts)
+
+
+async def run_node(module_js: str, function_name: str, arguments: list[Any], *, env: dict[str, str],
+                   limits: SandboxLimits | None = None, tool_name: str | None = None,
+                   node_modules: Path | None = None, node: str | None = None,
+                   network: str | None = None) -> ToolRun:
+    """Runs the exported `function_name` of the ES module `module_js` with the
+    positional `arguments` under Node, in the same sandbox and limits as a
+    Python tool (runner.mjs); `node_modules` is mounted read-only at
+    /node_modules. Never raises (except CancelledError)."""
+    limits = limits or default_limits()
+    loop = asyncio.get_running_loop()
+    try:
+        exe = await loop.run_in_executor(None, sandbox_node, node)
+    except SandboxUnavailable as exc:
+        log.error("%s", exc)
+        return _error_run(function_name, "SandboxUnavailable", str(exc))
+    try:
+        payload = json.dumps({
+            "module": module_js, "function": function_name, "arguments": arguments,
+            "env": {str(k): str(v) for k, v in env.items()},
+        }, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+    except (TypeError, ValueError) as exc:
+        return _error_run(function_name, "ValueError", f"the arguments are not JSON: {exc}")
+    mounts = ((str(node_modules), NODE_MOUNT),) if node_modules is not None else ()
+    return await _run_child("node", exe, payload, function_name, limits, tool_name, mounts, network=network)
+
+
+async def _run_child(kind: str, exe: str, payload: bytes, function_name: str, limits: SandboxLimits,
+                     tool_name: str | None, mounts: tuple[tuple[str, str], ...],
+                     network: str | None = None) -> ToolRun:
+    loop = asyncio.get_running_loop()
     async with _SLOTS.get():
         try:
             # The allow-list is part of the key: a pooled sandbox's filter is set when it starts.
-            key = (python, sandbox_identity(), limits, isolation.network_mode(tool_name),
-                   os.environ.get("MNEMO_SANDBOX_NETWORK_ALLOW", ""))
+            key = (kind, exe, sandbox_identity(), limits, network or isolation.network_mode(tool_name),
+                   os.environ.get("MNEMO_SANDBOX_NETWORK_ALLOW", ""), mounts)
             size = pool_size() if limits == default_limits() else 0
             child = _POOL.take(key) if size else None
             if child is None:
@@ -672,7 +816,7 @@ async def _execute(child: _Child, payload: bytes, limits: SandboxLimits, functio
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and cpu >= limits.cpu_s - 0.5):
         return _error_run(function_name, "TimeoutError",
                           f"{function_name} exceeded the CPU time limit ({limits.cpu_s}s)", **extra)
-    if "MemoryError" in stderr_text:
+    if "MemoryError" in stderr_text or "JavaScript heap out of memory" in stderr_text:
         return _error_run(function_name, "MemoryError",
                           f"{function_name} exceeded the memory limit ({_size_text(limits.memory_bytes)})", **extra)
     if code < 0:

@@ -10,7 +10,8 @@ Protocol:
      (bubblewrap has already isolated the process, and it never runs as root).
   2. Read the payload, one JSON object, from stdin until EOF:
      ``{"source", "function", "arguments", "agent_state", "env", "tool_file",
-     "pip_hint"}``.
+     "pip_hint", "site_dirs"}`` (``site_dirs``: the tool's installed
+     requirements, mounted read-only, added to ``sys.path``).
      An empty stdin means "not needed" (an idle pooled interpreter being
      released): exit at once. Then stdin is replaced by /dev/null.
   3. Add ``env`` to ``os.environ``, execute the source in a fresh module, call
@@ -181,6 +182,24 @@ def _error(exc, tool_file, limits, pip_hint=None):
     return {"status": "error", "error": {"type": type(exc).__name__, "message": message, "traceback": text}}
 
 
+def _add_site_dirs(dirs):
+    """The tool's installed requirements (read-only), ahead of the
+    interpreter's own site-packages so the versions it asked for win, after the
+    standard library; their .pth files are processed."""
+    if not dirs:
+        return
+    import site
+
+    before = list(sys.path)
+    for path in dirs:
+        if os.path.isdir(path):
+            site.addsitedir(path)
+    added = [p for p in sys.path if p not in before]
+    rest = [p for p in sys.path if p not in added]
+    at = next((i for i, p in enumerate(rest) if p.endswith(("site-packages", "dist-packages"))), len(rest))
+    sys.path[:] = rest[:at] + added + rest[at:]
+
+
 def _call(payload, limits):
     source = payload["source"]
     name = payload["function"]
@@ -190,6 +209,7 @@ def _call(payload, limits):
     module.__file__ = tool_file
     sys.modules["mnemo_tool"] = module
     try:
+        _add_site_dirs(payload.get("site_dirs"))
         exec(compile(source, tool_file, "exec"), module.__dict__)
         func = module.__dict__.get(name)
         if not callable(func):
